@@ -1,0 +1,62 @@
+// A function's user-facing configuration, its validation, and the parsers of the two places it
+// comes from: gust.yaml manifests (CLI) and JSON bodies of the control API (server).
+// Both parsers take untrusted input and have fuzz targets.
+#pragma once
+
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+#include "store/store.h"
+
+namespace gust::control {
+
+inline constexpr int kMinMemoryMb = 128;
+inline constexpr int kMaxMemoryMb = 10240;
+inline constexpr int kMinTimeoutS = 1;
+inline constexpr int kMaxTimeoutS = 900;
+inline constexpr size_t kMaxEnvironmentBytes = 4096;  // Lambda: 4 KB for all variables
+inline constexpr size_t kMaxNameLength = 64;
+
+struct FunctionConfig {
+  std::string name;
+  std::string runtime;
+  std::string handler;
+  int memory_mb = 128;
+  int timeout_s = 3;
+  std::map<std::string, std::string> environment;
+  std::string description;
+
+  bool operator==(const FunctionConfig&) const = default;
+};
+
+// Checks every field; the error names the field, what was given and what is allowed.
+Status validateConfig(const FunctionConfig& config);
+
+// Parses a gust.yaml manifest (keys: name, runtime, handler, memory, timeout, environment,
+// description) and validates it. Unknown keys are errors (they are usually typos).
+// `source` names the file in error messages.
+Result<FunctionConfig> parseManifest(std::string_view yaml_text, std::string_view source);
+
+// The control API's deploy request: the configuration plus the code zip.
+struct DeployRequest {
+  FunctionConfig config;
+  std::string zip;  // decoded bytes
+};
+
+// JSON body: {"name","runtime","handler","memory","timeout","environment","description",
+// "code_zip_base64"}. Validates the configuration. Unknown keys are errors.
+Result<DeployRequest> parseDeployRequest(std::string_view json_text);
+// The inverse, used by the CLI.
+std::string deployRequestToJson(const FunctionConfig& config, std::string_view zip);
+
+// A function as the control API shows it (configuration + code_sha256, code_size,
+// last_modified, revision).
+std::string functionToJson(const store::FunctionRecord& record);
+std::string functionsToJson(const std::vector<store::FunctionRecord>& records);
+// Parses functionToJson's output (CLI side).
+Result<store::FunctionRecord> functionFromJson(std::string_view json_text);
+
+}  // namespace gust::control

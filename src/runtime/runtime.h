@@ -1,0 +1,95 @@
+// Runtimes: how an instance of a function is started (command, environment) and the host side
+// of talking to it (frames on the channel, logs from stdout/stderr).
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+#include "sandbox/sandbox.h"
+
+namespace gust::runtime {
+
+// The names accepted in a function's `runtime` field.
+const std::vector<std::string>& supportedRuntimes();
+bool isSupportedRuntime(std::string_view name);
+
+// What a runtime needs to know about the function to start an instance.
+struct FunctionInfo {
+  std::string name;
+  std::string version = "$LATEST";
+  std::string runtime;
+  std::string handler;
+  int memory_mb = 128;
+  int timeout_s = 3;
+  std::map<std::string, std::string> environment;  // the function's own variables
+  std::string region = "us-east-1";
+};
+
+struct LaunchCommand {
+  std::vector<std::string> argv;
+  std::vector<std::string> env;  // the full environment: Lambda's variables + the function's own
+};
+
+// Writes the runtimes' own files (e.g. python/bootstrap.py) under `dir`, read-only.
+// Idempotent; called once when the server starts.
+Status installRuntimeFiles(const std::filesystem::path& dir);
+
+// Builds the command that starts one instance of `fn`, for a sandbox with `layout`.
+// kInvalidArgument for an unknown runtime.
+Result<LaunchCommand> launchCommand(const FunctionInfo& fn, const sandbox::Layout& layout);
+
+// Per-invocation context sent to the instance.
+struct InvokeMeta {
+  std::string request_id;
+  int64_t deadline_ms = 0;  // wall-clock epoch milliseconds
+  std::string invoked_function_arn;
+  std::string client_context;    // JSON text or empty
+  std::string cognito_identity;  // JSON text or empty
+};
+
+struct InvokeOutput {
+  bool function_error = false;  // true: payload is the error JSON
+  std::string payload;
+  std::string error_type;  // from the error JSON, when function_error
+};
+
+using Deadline = std::chrono::steady_clock::time_point;
+
+// The host side of one instance's channel. Drains stdout/stderr while waiting so the instance
+// never blocks on a full pipe; keeps at most max_log_bytes of output per take (the rest is
+// counted and replaced by a truncation note). Not thread-safe: one invocation at a time.
+class InstanceClient {
+ public:
+  InstanceClient(int channel_fd, int stdout_fd, int stderr_fd, size_t max_log_bytes = 256 * 1024);
+
+  // Waits for the instance to load its handler. Ok(nullopt) on INIT_OK; Ok(error JSON) on
+  // INIT_ERROR or if the instance exited during init; kDeadlineExceeded on timeout.
+  Result<std::optional<std::string>> awaitInit(Deadline deadline);
+  // Sends one invocation and waits for its outcome. kDeadlineExceeded on timeout; kUnavailable
+  // if the instance exited or closed the channel (the message says so); kInternal on a protocol
+  // violation. After any error the instance must not be reused.
+  Result<InvokeOutput> invoke(const InvokeMeta& meta, std::string_view payload, Deadline deadline);
+  // Output captured since the last call, in the order it was read.
+  std::string takeLogs();
+
+ private:
+  struct Pending;
+  Result<struct Frame> readFrame(Deadline deadline);
+  void drainLogs(int fd);
+
+  int channel_fd_;
+  int stdout_fd_;
+  int stderr_fd_;
+  size_t max_log_bytes_;
+  uint64_t seq_ = 0;
+  std::string logs_;
+  size_t dropped_log_bytes_ = 0;
+  std::string read_buf_;
+};
+
+}  // namespace gust::runtime

@@ -1,0 +1,70 @@
+// The isolation boundary around one function instance. The engine asks a Sandbox to start a
+// process; the Sandbox decides how it is contained. Every instance lives in its own sandbox,
+// never in the server process.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "common/unique_fd.h"
+
+namespace gust::sandbox {
+
+struct Limits {
+  int memory_mb = 128;
+  int max_processes = 64;
+  int max_open_files = 1024;
+  uint64_t tmp_bytes = 512ull << 20;
+};
+
+// What to run. Paths in argv/env are the paths as seen inside the sandbox (see Layout).
+struct SpawnSpec {
+  std::vector<std::string> argv;  // argv[0] is an absolute path inside the sandbox
+  std::vector<std::string> env;   // the complete environment, "KEY=VALUE"; nothing is inherited
+  std::filesystem::path code_dir;     // host directory with the function's code (read-only)
+  std::filesystem::path runtime_dir;  // host directory with the runtime's bootstrap (read-only)
+  Limits limits;
+};
+
+// Where the sandbox makes SpawnSpec's directories visible to the process it starts.
+struct Layout {
+  std::filesystem::path task_root;    // the code_dir as seen inside (Lambda: /var/task)
+  std::filesystem::path runtime_dir;  // the runtime_dir as seen inside (Lambda: /var/runtime)
+  std::filesystem::path tmp_dir;      // scratch space the function may write
+};
+
+// A running sandboxed process. The destructor kills every process of the sandbox and reaps them
+// (never throws). Not thread-safe: one owner (an engine instance) uses it at a time.
+class Process {
+ public:
+  virtual ~Process() = default;
+
+  virtual pid_t pid() const = 0;
+  // The host end of the control channel (a SOCK_STREAM socketpair); the process has the other end
+  // as fd 3. Owned by the Process.
+  virtual int channelFd() const = 0;
+  // Read ends of the process's stdout and stderr (non-blocking). Owned by the Process.
+  virtual int stdoutFd() const = 0;
+  virtual int stderrFd() const = 0;
+  // Kills every process of the sandbox now (idempotent).
+  virtual void kill() = 0;
+  // Non-blocking: the exit status (as from waitpid) if the main process has exited.
+  virtual std::optional<int> exitStatus() = 0;
+};
+
+// Thread-safety: spawn() may be called concurrently.
+class Sandbox {
+ public:
+  virtual ~Sandbox() = default;
+  virtual Layout layout(const SpawnSpec& spec) const = 0;
+  virtual Result<std::unique_ptr<Process>> spawn(const SpawnSpec& spec) = 0;
+};
+
+}  // namespace gust::sandbox
