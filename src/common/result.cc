@@ -10,16 +10,26 @@ namespace gust {
 
 std::string_view errorCodeName(ErrorCode code) {
   switch (code) {
-    case ErrorCode::kInvalidArgument: return "InvalidArgument";
-    case ErrorCode::kNotFound: return "NotFound";
-    case ErrorCode::kAlreadyExists: return "AlreadyExists";
-    case ErrorCode::kUnauthenticated: return "Unauthenticated";
-    case ErrorCode::kPermissionDenied: return "PermissionDenied";
-    case ErrorCode::kTooLarge: return "TooLarge";
-    case ErrorCode::kResourceExhausted: return "ResourceExhausted";
-    case ErrorCode::kDeadlineExceeded: return "DeadlineExceeded";
-    case ErrorCode::kUnavailable: return "Unavailable";
-    case ErrorCode::kInternal: return "Internal";
+    case ErrorCode::kInvalidArgument:
+      return "InvalidArgument";
+    case ErrorCode::kNotFound:
+      return "NotFound";
+    case ErrorCode::kAlreadyExists:
+      return "AlreadyExists";
+    case ErrorCode::kUnauthenticated:
+      return "Unauthenticated";
+    case ErrorCode::kPermissionDenied:
+      return "PermissionDenied";
+    case ErrorCode::kTooLarge:
+      return "TooLarge";
+    case ErrorCode::kResourceExhausted:
+      return "ResourceExhausted";
+    case ErrorCode::kDeadlineExceeded:
+      return "DeadlineExceeded";
+    case ErrorCode::kUnavailable:
+      return "Unavailable";
+    case ErrorCode::kInternal:
+      return "Internal";
   }
   return "Unknown";
 }

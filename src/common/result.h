@@ -14,16 +14,16 @@ namespace gust {
 
 // The kinds of expected failure. Edges (HTTP, CLI) map them to status and exit codes.
 enum class ErrorCode {
-  kInvalidArgument,   // the caller's input is wrong; the message says how to fix it
-  kNotFound,          // the named resource does not exist
-  kAlreadyExists,     // creating something that exists
-  kUnauthenticated,   // missing or wrong credentials
-  kPermissionDenied,  // known caller, not allowed
-  kTooLarge,          // a size limit was crossed
-  kResourceExhausted, // a concurrency, rate or quota limit was hit
-  kDeadlineExceeded,  // a timeout elapsed
-  kUnavailable,       // a dependency (sandbox, runtime, disk) cannot serve now
-  kInternal,          // a failure of Gust itself, with the cause in the message
+  kInvalidArgument,    // the caller's input is wrong; the message says how to fix it
+  kNotFound,           // the named resource does not exist
+  kAlreadyExists,      // creating something that exists
+  kUnauthenticated,    // missing or wrong credentials
+  kPermissionDenied,   // known caller, not allowed
+  kTooLarge,           // a size limit was crossed
+  kResourceExhausted,  // a concurrency, rate or quota limit was hit
+  kDeadlineExceeded,   // a timeout elapsed
+  kUnavailable,        // a dependency (sandbox, runtime, disk) cannot serve now
+  kInternal,           // a failure of Gust itself, with the cause in the message
 };
 
 std::string_view errorCodeName(ErrorCode code);
@@ -106,16 +106,16 @@ inline Status okStatus() { return {}; }
 }  // namespace gust
 
 // Returns the error of `expr` (a Result) from the enclosing function, which must return a Result.
-#define GUST_TRY(expr)                                     \
-  do {                                                     \
-    auto&& gust_try_result_ = (expr);                      \
+#define GUST_TRY(expr)                                           \
+  do {                                                           \
+    auto&& gust_try_result_ = (expr);                            \
     if (!gust_try_result_.ok()) return gust_try_result_.error(); \
   } while (0)
 
 // Declares `var` from the value of `expr` (a Result), or returns its error.
-#define GUST_ASSIGN_OR_RETURN(var, expr)                  \
-  auto GUST_CONCAT_(gust_res_, __LINE__) = (expr);        \
-  if (!GUST_CONCAT_(gust_res_, __LINE__).ok())            \
+#define GUST_ASSIGN_OR_RETURN(var, expr)                         \
+  auto GUST_CONCAT_(gust_res_, __LINE__) = (expr);               \
+  if (!GUST_CONCAT_(gust_res_, __LINE__).ok())                   \
     return std::move(GUST_CONCAT_(gust_res_, __LINE__)).error(); \
   var = std::move(GUST_CONCAT_(gust_res_, __LINE__)).value()
 

@@ -26,8 +26,8 @@ struct Limits {
 
 // What to run. Paths in argv/env are the paths as seen inside the sandbox (see Layout).
 struct SpawnSpec {
-  std::vector<std::string> argv;  // argv[0] is an absolute path inside the sandbox
-  std::vector<std::string> env;   // the complete environment, "KEY=VALUE"; nothing is inherited
+  std::vector<std::string> argv;      // argv[0] is an absolute path inside the sandbox
+  std::vector<std::string> env;       // the complete environment, "KEY=VALUE"; nothing is inherited
   std::filesystem::path code_dir;     // host directory with the function's code (read-only)
   std::filesystem::path runtime_dir;  // host directory with the runtime's bootstrap (read-only)
   Limits limits;

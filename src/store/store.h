@@ -16,14 +16,14 @@ namespace gust::store {
 // One function's $LATEST configuration as stored. Validation happens before the store (control/).
 struct FunctionRecord {
   std::string name;
-  std::string runtime;   // e.g. "python3.11"
-  std::string handler;   // e.g. "app.handler"
+  std::string runtime;  // e.g. "python3.11"
+  std::string handler;  // e.g. "app.handler"
   int memory_mb = 128;
   int timeout_s = 3;
   std::map<std::string, std::string> environment;
   std::string description;
-  std::string code_sha256;  // hex SHA-256 of the zip: the blob's address
-  int64_t code_size = 0;    // bytes of the zip
+  std::string code_sha256;    // hex SHA-256 of the zip: the blob's address
+  int64_t code_size = 0;      // bytes of the zip
   std::string last_modified;  // ISO 8601 UTC with milliseconds, e.g. 2026-11-24T20:46:29.123+0000
   int64_t revision = 0;       // bumped by every successful putFunction; 1 on creation
 

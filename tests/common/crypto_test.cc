@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <set>
+#include <vector>
 
 namespace gust {
 namespace {
@@ -14,7 +15,8 @@ TEST(CryptoTest, Sha256KnownVectors) {
 }
 
 TEST(CryptoTest, Base64RoundTripAndRejectsGarbage) {
-  for (std::string s : {"", "a", "ab", "abc", "abcd", std::string("\0\xff\x10", 3)}) {
+  for (const std::string& s :
+       std::vector<std::string>{"", "a", "ab", "abc", "abcd", std::string("\0\xff\x10", 3)}) {
     std::string out;
     ASSERT_TRUE(base64Decode(base64Encode(s), out)) << s;
     EXPECT_EQ(out, s);
