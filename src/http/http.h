@@ -1,0 +1,98 @@
+// HTTP/1.1 server and client. The only component that includes Boost.Asio/Beast; this header
+// exposes plain types so the rest of Gust never pays for those headers.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+
+namespace gust::http {
+
+struct Header {
+  std::string name;  // lower-case on requests the server parsed and responses the client read
+  std::string value;
+};
+
+struct Request {
+  std::string method;  // upper-case, e.g. "GET"
+  std::string target;  // as received, e.g. "/api/v1/functions/f?x=1"
+  std::string path;    // percent-decoded path, e.g. "/api/v1/functions/f"
+  std::string query;   // raw query without '?', e.g. "x=1"
+  std::vector<Header> headers;
+  std::string body;
+  std::string remote_address;
+
+  // First header with this (lower-case) name.
+  std::optional<std::string_view> header(std::string_view lower_name) const;
+};
+
+struct Response {
+  int status = 200;
+  std::vector<Header> headers;
+  std::string body;
+
+  std::optional<std::string_view> header(std::string_view lower_name) const;
+  // A response with Content-Type: application/json.
+  static Response json(int status, std::string body);
+};
+
+// Must be called exactly once per request, from any thread.
+using Responder = std::function<void(Response)>;
+// Called on a server I/O thread for each request; it must not block for long (hand slow work to
+// another thread and respond from there).
+using Handler = std::function<void(Request&&, Responder)>;
+
+struct ServerOptions {
+  std::string address = "127.0.0.1";
+  uint16_t port = 0;  // 0: pick a free port (see Server::port)
+  int io_threads = 2;
+  uint64_t max_body_bytes = 80ull << 20;  // larger bodies: 413
+  uint32_t max_header_bytes = 16 * 1024;  // larger headers: 431
+  // A client must send a whole request within this time, and a kept-alive connection is closed
+  // after being idle this long, so slow or half-open clients cannot pin the server.
+  std::chrono::milliseconds read_timeout{std::chrono::seconds(30)};
+  std::chrono::milliseconds idle_timeout{std::chrono::seconds(60)};
+};
+
+// Thread-safety: port() and stop() may be called from any thread. The destructor stops.
+class Server {
+ public:
+  virtual ~Server() = default;
+  // Starts listening and serving; returns once the socket is bound.
+  static Result<std::unique_ptr<Server>> start(ServerOptions options, Handler handler);
+  virtual uint16_t port() const = 0;
+  // Stops accepting, closes connections, joins the I/O threads. Idempotent.
+  virtual void stop() = 0;
+};
+
+struct Endpoint {
+  std::string host;
+  uint16_t port = 80;
+};
+
+// Parses "http://host:port" (no path, no https). The error says what form is expected.
+Result<Endpoint> parseEndpoint(std::string_view url);
+
+struct ClientRequest {
+  std::string method = "GET";
+  std::string target = "/";
+  std::vector<Header> headers;
+  std::string body;
+};
+
+// One request on a fresh connection. kUnavailable if the server cannot be reached,
+// kDeadlineExceeded after `timeout`. HTTP error statuses are ok Results.
+Result<Response> fetch(const Endpoint& endpoint, const ClientRequest& request,
+                       std::chrono::milliseconds timeout);
+
+// Percent-encodes a path segment (RFC 3986 unreserved characters stay as they are).
+std::string encodePathSegment(std::string_view segment);
+
+}  // namespace gust::http
