@@ -1,0 +1,13 @@
+#include "cli/cli.h"
+
+#include "cli/commands.h"
+
+namespace gust::cli {
+
+void addClientCommands(CLI::App& app) {
+  addDeployCommand(app);
+  addInvokeCommand(app);
+  addFunctionCommands(app);
+}
+
+}  // namespace gust::cli

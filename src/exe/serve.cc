@@ -1,0 +1,232 @@
+// `gust serve`: the only place that knows every component. It creates them in dependency order,
+// serves until SIGINT/SIGTERM, and tears them down in reverse.
+#include "exe/serve.h"
+
+#include <CLI/CLI.hpp>
+
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <charconv>
+#include <filesystem>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "common/crypto.h"
+#include "common/files.h"
+#include "control/function_service.h"
+#include "engine/engine.h"
+#include "gateway/gateway.h"
+#include "http/http.h"
+#include "runtime/runtime.h"
+#include "sandbox/linux/process_sandbox.h"
+#include "store/blob_store.h"
+#include "store/sqlite/sqlite_store.h"
+
+namespace gust::exe {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct ServeArgs {
+  std::string listen = "127.0.0.1:8080";
+  std::string data_dir = "./.gust";
+  int idle_timeout_s = 300;
+  std::string log_level = "info";
+};
+
+Result<http::ServerOptions> parseListen(std::string_view listen) {
+  auto bad = [&] {
+    return Error::invalid(fmt::format(
+        "--listen '{}' is not ADDR:PORT; use e.g. 127.0.0.1:8080 or [::1]:8080", listen));
+  };
+  auto colon = listen.rfind(':');
+  if (colon == std::string_view::npos || colon == 0) return bad();
+  std::string_view host = listen.substr(0, colon);
+  std::string_view port = listen.substr(colon + 1);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  unsigned value = 0;
+  auto [p, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+  if (ec != std::errc() || p != port.data() + port.size() || value > 65535) return bad();
+  http::ServerOptions options;
+  options.address = std::string(host);
+  options.port = static_cast<uint16_t>(value);
+  return options;
+}
+
+Status makeDir(const fs::path& dir, mode_t mode) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) {
+    return Error::unavailable(fmt::format("cannot create {}: {}; choose a writable --data-dir",
+                                          dir.string(), ec.message()));
+  }
+  if (::chmod(dir.c_str(), mode) != 0) return Error::fromErrno("cannot chmod " + dir.string(), errno);
+  return okStatus();
+}
+
+// When Gust runs as root, instances run as an unprivileged user and must be able to reach their
+// code and the runtime files under the data directory: every ancestor needs search (o+x)
+// permission.
+Status checkReachableBySandboxUser(const fs::path& dir) {
+  if (::geteuid() != 0) return okStatus();
+  for (fs::path p = dir; !p.empty(); p = p.parent_path()) {
+    struct stat st {};
+    if (::stat(p.c_str(), &st) == 0 && (st.st_mode & S_IXOTH) == 0) {
+      return Error::invalid(fmt::format(
+          "{} is not searchable by other users (mode {:o}), so sandboxed functions cannot reach "
+          "their code under {}; run `chmod o+x {}` or choose a --data-dir elsewhere (e.g. under "
+          "/var/lib)",
+          p.string(), st.st_mode & 07777, dir.string(), p.string()));
+    }
+    if (p == p.root_path()) break;
+  }
+  return okStatus();
+}
+
+Result<std::string> loadOrCreateToken(const fs::path& path) {
+  if (fs::exists(path)) {
+    GUST_ASSIGN_OR_RETURN(std::string token, readFile(path));
+    while (!token.empty() && (token.back() == '\n' || token.back() == ' ')) token.pop_back();
+    if (token.size() < 32) {
+      return Error::invalid(fmt::format(
+          "{} holds a token shorter than 32 characters; delete it and restart to generate one",
+          path.string()));
+    }
+    return token;
+  }
+  std::string token = randomHex(32);
+  GUST_TRY(writeFileAtomic(path, token + "\n", 0600));
+  spdlog::info("generated a new API token in {}", path.string());
+  return token;
+}
+
+std::string commandName() {
+  std::error_code ec;
+  auto exe = fs::read_symlink("/proc/self/exe", ec);
+  if (ec) return "gust";
+  auto rel = fs::relative(exe, fs::current_path(ec), ec);
+  if (ec || rel.empty() || rel.string().starts_with("..")) return exe.string();
+  return "./" + rel.string();
+}
+
+int serve(const ServeArgs& args) {
+  auto level = spdlog::level::from_str(args.log_level);
+  spdlog::set_level(level);
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+
+  auto listen = parseListen(args.listen);
+  if (!listen) return fmt::print(stderr, "gust: error: {}\n", listen.error().message), 2;
+
+  // Block the termination signals in every thread we start; main waits for them with sigwait.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+
+  auto fail = [](const Error& e) {
+    fmt::print(stderr, "gust: error: {}\n", e.message);
+    return 2;
+  };
+
+  fs::path data = fs::absolute(args.data_dir).lexically_normal();
+  // 0711: others may traverse (sandboxed instances reach code/ and runtime/) but not list.
+  if (auto st = makeDir(data, 0711); !st) return fail(st.error());
+  if (auto st = checkReachableBySandboxUser(data); !st) return fail(st.error());
+  for (auto [dir, mode] : {std::pair{"blobs", 0700}, {"code", 0755}, {"runtime", 0755},
+                           {"sandboxes", 0711}}) {
+    if (auto st = makeDir(data / dir, static_cast<mode_t>(mode)); !st) return fail(st.error());
+  }
+  auto token = loadOrCreateToken(data / "token");
+  if (!token) return fail(token.error());
+  auto store = store::openSqliteStore(data / "gust.db");
+  if (!store) return fail(store.error());
+  auto blobs = store::BlobStore::open(data / "blobs");
+  if (!blobs) return fail(blobs.error());
+  if (auto st = runtime::installRuntimeFiles(data / "runtime"); !st) return fail(st.error());
+
+  sandbox::ProcessSandboxOptions sandbox_options;
+  sandbox_options.scratch_root = data / "sandboxes";
+  auto sandbox = sandbox::makeProcessSandbox(sandbox_options);
+
+  engine::EngineOptions engine_options;
+  engine_options.runtime_dir = data / "runtime";
+  engine_options.idle_timeout = std::chrono::seconds(args.idle_timeout_s);
+  engine_options.on_logs = [](const engine::FunctionSpec& fn, std::string_view,
+                              std::string_view logs) {
+    std::string_view rest = logs;
+    while (!rest.empty()) {
+      auto nl = rest.find('\n');
+      spdlog::info("[{}] {}", fn.name, rest.substr(0, nl));
+      if (nl == std::string_view::npos) break;
+      rest.remove_prefix(nl + 1);
+    }
+  };
+  auto engine = engine::makeEngine(engine_options, *sandbox);
+
+  control::FunctionService functions(**store, *blobs, data / "code");
+
+  gateway::GatewayOptions gateway_options;
+  gateway_options.token = *token;
+  gateway_options.token_hint = (data / "token").string();
+  auto gateway = std::make_unique<gateway::Gateway>(gateway_options, functions, *engine);
+
+  auto server = http::Server::start(*listen, [gw = gateway.get()](http::Request&& req,
+                                                                 http::Responder respond) {
+    gw->handle(std::move(req), std::move(respond));
+  });
+  if (!server) return fail(server.error());
+
+  std::string host = listen->address.find(':') != std::string::npos
+                         ? "[" + listen->address + "]"
+                         : listen->address;
+  std::string url = fmt::format("http://{}:{}", host, (*server)->port());
+  std::string gust = commandName();
+  fmt::print(
+      "Gust {} is listening on {}\n"
+      "  data: {} (SQLite metadata, code blobs; API token in {}/token)\n"
+      "Next, in another terminal from this directory:\n"
+      "  {} deploy examples/hello-python\n"
+      "  {} invoke hello-python --payload '{{\"name\": \"Gust\"}}'\n"
+      "Stop with Ctrl-C.\n",
+      GUST_VERSION, url, data.string(), data.string(), gust, gust);
+  std::fflush(stdout);
+
+  int sig = 0;
+  sigwait(&signals, &sig);
+  spdlog::info("received {}, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+  (*server)->stop();
+  engine->shutdown();
+  gateway.reset();  // drains queued control-plane work
+  server->reset();
+  return 0;
+}
+
+}  // namespace
+
+void addServeCommand(CLI::App& app) {
+  auto args = std::make_shared<ServeArgs>();
+  auto* cmd = app.add_subcommand("serve", "Run the Gust server (API, gateway and engine)");
+  cmd->add_option("--listen", args->listen, "Address and port to listen on")
+      ->capture_default_str();
+  cmd->add_option("--data-dir", args->data_dir, "Where metadata, code and the token live")
+      ->capture_default_str();
+  cmd->add_option("--idle-timeout", args->idle_timeout_s,
+                  "Seconds an idle instance stays warm before it is stopped")
+      ->check(CLI::Range(1, 86400))
+      ->capture_default_str();
+  cmd->add_option("--log-level", args->log_level, "trace, debug, info, warn, error")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}))
+      ->capture_default_str();
+  cmd->callback([args] {
+    if (int code = serve(*args); code != 0) throw CLI::RuntimeError(code);
+  });
+}
+
+}  // namespace gust::exe

@@ -1,0 +1,49 @@
+// The gateway turns HTTP requests into control-plane calls and invocations:
+//   GET  /healthz                               liveness (no auth)
+//   GET  /api/v1/functions                      list
+//   POST /api/v1/functions                      deploy (create or update; 201 / 200)
+//   GET  /api/v1/functions/{name}               describe
+//   DELETE /api/v1/functions/{name}             delete (204)
+//   POST /api/v1/functions/{name}/invoke        synchronous invoke, Lambda-style headers
+// Everything under /api/ needs `Authorization: Bearer <token>`. The contract is api/openapi.yaml.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "http/http.h"
+
+namespace gust {
+class ThreadPool;
+namespace control {
+class FunctionService;
+}
+namespace engine {
+class Engine;
+}
+}  // namespace gust
+
+namespace gust::gateway {
+
+struct GatewayOptions {
+  std::string token;  // the control API's bearer token
+  std::string token_hint = "the server's data directory";  // where users find it, for errors
+  size_t max_sync_payload_bytes = 6 * 1024 * 1024;  // Lambda's synchronous limit
+  int control_threads = 2;  // threads for blocking control-plane work (disk, SQLite)
+};
+
+// Thread-safety: handle() may be called concurrently. `functions` and `engine` must outlive it.
+// The destructor waits for queued control-plane work.
+class Gateway {
+ public:
+  Gateway(GatewayOptions options, control::FunctionService& functions, engine::Engine& engine);
+  ~Gateway();
+
+  void handle(http::Request&& request, http::Responder respond);
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace gust::gateway
