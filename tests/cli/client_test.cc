@@ -1,0 +1,89 @@
+#include "cli/client.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+namespace gust::cli {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+class ClientTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ::unsetenv("GUST_TOKEN");
+    ::unsetenv("GUST_ENDPOINT");
+    dir_ = fs::path(::testing::TempDir()) / "cli_client_test";
+    fs::create_directories(dir_);
+  }
+  void TearDown() override {
+    ::unsetenv("GUST_TOKEN");
+    fs::remove_all(dir_);
+  }
+  fs::path dir_;
+};
+
+TEST_F(ClientTest, ReadsTheTokenFromTheDataDirAndSendsIt) {
+  std::ofstream(dir_ / "token") << "file-token\n";
+  std::string seen;
+  auto server = http::Server::start({}, [&seen](http::Request&& req, http::Responder r) {
+    seen = std::string(req.header("authorization").value_or(""));
+    r(http::Response::json(200, "{}"));
+  });
+  ASSERT_TRUE(server.ok());
+  ClientOptions options;
+  options.endpoint = "http://127.0.0.1:" + std::to_string((*server)->port());
+  options.data_dir = dir_.string();
+  auto client = Client::connect(options);
+  ASSERT_TRUE(client.ok()) << client.error().message;
+  auto res = client->call("GET", "/x", "", 5s);
+  ASSERT_TRUE(res.ok());
+  EXPECT_EQ(seen, "Bearer file-token");
+
+  ::setenv("GUST_TOKEN", "env-token", 1);  // the environment wins over the file
+  client = Client::connect(options);
+  ASSERT_TRUE(client.ok());
+  ASSERT_TRUE(client->call("GET", "/x", "", 5s).ok());
+  EXPECT_EQ(seen, "Bearer env-token");
+}
+
+TEST_F(ClientTest, MissingTokenSaysWhatToDo) {
+  ClientOptions options;
+  options.data_dir = (dir_ / "absent").string();
+  auto client = Client::connect(options);
+  ASSERT_FALSE(client.ok());
+  EXPECT_EQ(client.error().code, ErrorCode::kUnauthenticated);
+  EXPECT_NE(client.error().message.find("GUST_TOKEN"), std::string::npos);
+}
+
+TEST_F(ClientTest, ServerErrorsBecomeErrorsWithTheServersMessage) {
+  ::setenv("GUST_TOKEN", "t", 1);
+  auto server = http::Server::start({}, [](http::Request&&, http::Responder r) {
+    r(http::Response::json(404, R"({"code":"NotFound","message":"function 'x' not found"})"));
+  });
+  ASSERT_TRUE(server.ok());
+  ClientOptions options;
+  options.endpoint = "http://127.0.0.1:" + std::to_string((*server)->port());
+  auto res = Client::connect(options)->call("GET", "/x", "", 5s);
+  ASSERT_FALSE(res.ok());
+  EXPECT_EQ(res.error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(res.error().message, "function 'x' not found");
+}
+
+TEST_F(ClientTest, UnreachableServerSuggestsStartingIt) {
+  ::setenv("GUST_TOKEN", "t", 1);
+  ClientOptions options;
+  options.endpoint = "http://127.0.0.1:1";
+  auto res = Client::connect(options)->call("GET", "/x", "", 5s);
+  ASSERT_FALSE(res.ok());
+  EXPECT_NE(res.error().message.find("gust serve"), std::string::npos) << res.error().message;
+  options.endpoint = "localhost:8080";
+  EXPECT_FALSE(Client::connect(options).ok());
+}
+
+}  // namespace
+}  // namespace gust::cli

@@ -1,0 +1,212 @@
+// The gateway over a real FunctionService (SQLite in a temp dir) and a scripted engine, so the
+// HTTP mapping is tested without starting instances.
+#include "gateway/gateway.h"
+
+#include <boost/json.hpp>
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <future>
+#include <mutex>
+
+#include "common/crypto.h"
+#include "control/function_config.h"
+#include "control/function_service.h"
+#include "control/zip.h"
+#include "engine/engine.h"
+#include "store/blob_store.h"
+#include "store/sqlite/sqlite_store.h"
+
+namespace gust::gateway {
+namespace {
+
+namespace fs = std::filesystem;
+
+class ScriptedEngine final : public engine::Engine {
+ public:
+  void invoke(engine::InvokeRequest request, Callback done) override {
+    {
+      std::lock_guard lock(mu);
+      requests.push_back(request);
+    }
+    done(next(request));
+  }
+  void evict(std::string_view name) override {
+    std::lock_guard lock(mu);
+    evicted.emplace_back(name);
+  }
+  int instanceCount() const override { return 0; }
+  void shutdown() override {}
+
+  std::function<Result<engine::InvokeResult>(const engine::InvokeRequest&)> next =
+      [](const engine::InvokeRequest& r) {
+        engine::InvokeResult res;
+        res.request_id = r.request_id;
+        res.payload = r.payload;
+        res.executed_version = "$LATEST";
+        res.logs = "START RequestId: x Version: $LATEST\nhello\n";
+        return Result<engine::InvokeResult>(res);
+      };
+  std::mutex mu;
+  std::vector<engine::InvokeRequest> requests;
+  std::vector<std::string> evicted;
+};
+
+class GatewayTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = fs::path(::testing::TempDir()) / ("gateway_test_" + randomHex(6));
+    fs::create_directories(root_ / "fn");
+    std::ofstream(root_ / "fn" / "app.py") << "def handler(e, c):\n    return e\n";
+    store_ = std::move(store::openSqliteStore(root_ / "db").value());
+    blobs_.emplace(std::move(store::BlobStore::open(root_ / "blobs").value()));
+    functions_.emplace(*store_, *blobs_, root_ / "code");
+    GatewayOptions options;
+    options.token = std::string(64, 'a');
+    options.max_sync_payload_bytes = 1024;
+    gateway_.emplace(options, *functions_, engine_);
+  }
+  void TearDown() override {
+    gateway_.reset();
+    fs::remove_all(root_);
+  }
+
+  http::Response call(std::string method, std::string path, std::string body = "",
+                      bool auth = true, std::vector<http::Header> headers = {}) {
+    http::Request req;
+    req.method = std::move(method);
+    req.path = path;
+    req.target = std::move(path);
+    req.body = std::move(body);
+    req.headers = std::move(headers);
+    if (auth) req.headers.push_back({"authorization", "Bearer " + std::string(64, 'a')});
+    std::promise<http::Response> p;
+    auto f = p.get_future();
+    gateway_->handle(std::move(req), [&p](http::Response r) { p.set_value(std::move(r)); });
+    return f.get();
+  }
+
+  std::string deployBody(std::string name) {
+    control::FunctionConfig config;
+    config.name = std::move(name);
+    config.runtime = "python3.11";
+    config.handler = "app.handler";
+    return control::deployRequestToJson(config, control::zipDirectory(root_ / "fn").value());
+  }
+
+  static boost::json::object parse(const std::string& s) { return boost::json::parse(s).as_object(); }
+
+  fs::path root_;
+  std::unique_ptr<store::Store> store_;
+  std::optional<store::BlobStore> blobs_;
+  std::optional<control::FunctionService> functions_;
+  ScriptedEngine engine_;
+  std::optional<Gateway> gateway_;
+};
+
+TEST_F(GatewayTest, HealthzNeedsNoToken) {
+  auto res = call("GET", "/healthz", "", false);
+  EXPECT_EQ(res.status, 200);
+  EXPECT_EQ(res.body, R"({"status":"ok"})");
+}
+
+TEST_F(GatewayTest, ApiNeedsTheToken) {
+  auto res = call("GET", "/api/v1/functions", "", false);
+  EXPECT_EQ(res.status, 401);
+  EXPECT_EQ(res.header("www-authenticate"), "Bearer");
+  res = call("GET", "/api/v1/functions", "", false, {{"authorization", "Bearer nope"}});
+  EXPECT_EQ(res.status, 401);
+  res = call("GET", "/api/v1/functions", "", false,
+             {{"authorization", "Basic " + std::string(64, 'a')}});
+  EXPECT_EQ(res.status, 401);
+  EXPECT_EQ(call("GET", "/api/v1/functions").status, 200);
+}
+
+TEST_F(GatewayTest, DeployGetListDelete) {
+  auto res = call("POST", "/api/v1/functions", deployBody("f1"));
+  ASSERT_EQ(res.status, 201) << res.body;
+  EXPECT_EQ(parse(res.body).at("revision").as_int64(), 1);
+  res = call("POST", "/api/v1/functions", deployBody("f1"));
+  ASSERT_EQ(res.status, 200) << res.body;
+  EXPECT_EQ(parse(res.body).at("revision").as_int64(), 2);
+  EXPECT_EQ(engine_.evicted, std::vector<std::string>{"f1"});  // the update dropped old instances
+
+  res = call("GET", "/api/v1/functions/f1");
+  ASSERT_EQ(res.status, 200);
+  EXPECT_EQ(parse(res.body).at("handler").as_string(), "app.handler");
+  res = call("GET", "/api/v1/functions");
+  EXPECT_EQ(parse(res.body).at("functions").as_array().size(), 1u);
+
+  EXPECT_EQ(call("DELETE", "/api/v1/functions/f1").status, 204);
+  res = call("GET", "/api/v1/functions/f1");
+  EXPECT_EQ(res.status, 404);
+  EXPECT_EQ(parse(res.body).at("code").as_string(), "NotFound");
+  EXPECT_EQ(call("DELETE", "/api/v1/functions/f1").status, 404);
+}
+
+TEST_F(GatewayTest, BadDeployBodiesAre400) {
+  EXPECT_EQ(call("POST", "/api/v1/functions", "{").status, 400);
+  auto res = call("POST", "/api/v1/functions", R"({"name":"x"})");
+  EXPECT_EQ(res.status, 400);
+  EXPECT_FALSE(parse(res.body).at("message").as_string().empty());
+}
+
+TEST_F(GatewayTest, InvokePassesThePayloadAndMapsTheResult) {
+  ASSERT_EQ(call("POST", "/api/v1/functions", deployBody("echo")).status, 201);
+  auto res = call("POST", "/api/v1/functions/echo/invoke", R"({"k":1})");
+  ASSERT_EQ(res.status, 200) << res.body;
+  EXPECT_EQ(res.body, R"({"k":1})");
+  EXPECT_EQ(res.header("x-amz-executed-version"), "$LATEST");
+  EXPECT_EQ(res.header("x-amz-function-error"), std::nullopt);
+  EXPECT_EQ(res.header("x-amz-log-result"), std::nullopt);
+  ASSERT_EQ(engine_.requests.size(), 1u);
+  const auto& fn = *engine_.requests[0].function;
+  EXPECT_EQ(fn.name, "echo");
+  EXPECT_EQ(fn.revision, 1);
+  EXPECT_TRUE(fs::exists(fn.code_dir / "app.py"));
+  EXPECT_EQ(engine_.requests[0].request_id.size(), 36u);
+
+  // No payload: an empty object. Tail: the log, base64.
+  res = call("POST", "/api/v1/functions/echo/invoke", "", true, {{"x-amz-log-type", "Tail"}});
+  EXPECT_EQ(res.body, "{}");
+  std::string log;
+  ASSERT_TRUE(base64Decode(std::string(res.header("x-amz-log-result").value()), log));
+  EXPECT_EQ(log, "START RequestId: x Version: $LATEST\nhello\n");
+}
+
+TEST_F(GatewayTest, InvokeErrors) {
+  ASSERT_EQ(call("POST", "/api/v1/functions", deployBody("echo")).status, 201);
+  EXPECT_EQ(call("POST", "/api/v1/functions/missing/invoke", "{}").status, 404);
+  EXPECT_EQ(call("POST", "/api/v1/functions/echo/invoke", "{nope").status, 400);
+  EXPECT_EQ(call("POST", "/api/v1/functions/echo/invoke", std::string(2000, ' ')).status, 413);
+
+  engine_.next = [](const engine::InvokeRequest& r) {
+    engine::InvokeResult res;
+    res.request_id = r.request_id;
+    res.function_error = true;
+    res.payload = R"({"errorMessage":"boom","errorType":"ValueError","stackTrace":[]})";
+    return Result<engine::InvokeResult>(res);
+  };
+  auto res = call("POST", "/api/v1/functions/echo/invoke", "{}");
+  EXPECT_EQ(res.status, 200);
+  EXPECT_EQ(res.header("x-amz-function-error"), "Unhandled");
+
+  engine_.next = [](const engine::InvokeRequest&) {
+    return Result<engine::InvokeResult>(
+        Error{ErrorCode::kResourceExhausted, "Rate Exceeded. (limit 1000)"});
+  };
+  res = call("POST", "/api/v1/functions/echo/invoke", "{}");
+  EXPECT_EQ(res.status, 429);
+  EXPECT_EQ(parse(res.body).at("code").as_string(), "ResourceExhausted");
+}
+
+TEST_F(GatewayTest, UnknownRoutesAndMethods) {
+  auto res = call("GET", "/nowhere");
+  EXPECT_EQ(res.status, 404);
+  res = call("PATCH", "/api/v1/functions/x");
+  EXPECT_EQ(res.status, 405);
+  EXPECT_EQ(res.header("allow"), "GET, DELETE");
+}
+
+}  // namespace
+}  // namespace gust::gateway
