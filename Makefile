@@ -32,7 +32,7 @@ test: build
 	@ctest --preset dev -j $(JOBS)
 
 bench: configure-release
-	@cmake --build --preset release -j $(JOBS) --target gust gust_benchmarks
+	@cmake --build --preset release -j $(JOBS) --target gust
 	@bench/run.sh build/release
 
 format: deps

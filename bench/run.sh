@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Runs Gust's benchmarks against the release build in $1 (default build/release).
+# Every load loop is bounded in count and time and targets loopback only.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build=${1:-build/release}
+GUST_BIN="$build/src/exe/gust" /usr/bin/python3 bench/invoke_latency.py "${@:2}"
