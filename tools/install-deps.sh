@@ -13,8 +13,8 @@ packages=(
   libsqlite3-dev libseccomp-dev libcap-dev libyaml-cpp-dev libcli11-dev
   libspdlog-dev libfmt-dev libssl-dev libarchive-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  # runtimes used inside sandboxes and by the tests
-  python3 nodejs zip unzip curl
+  # the Python runtime inside sandboxes (Debian's /usr/bin/python3) and the e2e tests
+  python3
 )
 
 missing=()
@@ -23,12 +23,6 @@ for p in "${packages[@]}"; do
     missing+=("$p")
   fi
 done
-
-# nodejs may come from elsewhere than Debian (a node binary already on PATH is fine).
-if [[ " ${missing[*]} " == *" nodejs "* ]] && command -v node >/dev/null 2>&1; then
-  missing=("${missing[@]/nodejs}")
-fi
-read -r -a missing <<<"${missing[*]}"
 
 if ((${#missing[@]} == 0)); then
   exit 0

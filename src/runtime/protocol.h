@@ -30,6 +30,9 @@ enum class FrameType : uint8_t {
 inline constexpr size_t kFrameHeaderBytes = 16;
 // Lambda's response limit (6 MiB) plus room for metadata.
 inline constexpr uint32_t kMaxFrameBytes = 6 * 1024 * 1024 + 4096;
+// The largest result body an instance may return (Lambda's 6 MiB + 100); the bootstraps answer
+// larger results with a Function.ResponseSizeTooLarge error instead.
+inline constexpr uint32_t kMaxResultBytes = 6 * 1024 * 1024 + 100;
 
 struct FrameHeader {
   uint32_t length = 0;

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "runtime/protocol.h"
 #include "sandbox/sandbox.h"
 
 namespace gust::runtime {
@@ -50,6 +51,7 @@ struct InvokeMeta {
   std::string invoked_function_arn;
   std::string client_context;    // JSON text or empty
   std::string cognito_identity;  // JSON text or empty
+  std::string trace_id;          // X-Ray trace header or empty (becomes _X_AMZN_TRACE_ID)
 };
 
 struct InvokeOutput {
@@ -78,18 +80,25 @@ class InstanceClient {
   std::string takeLogs();
 
  private:
-  struct Pending;
-  Result<struct Frame> readFrame(Deadline deadline);
-  void drainLogs(int fd);
+  // Sends all of `data`, draining logs while the channel is full.
+  Status writeAll(std::string_view data, Deadline deadline);
+  // Reads exactly `size` bytes into `out`, draining logs while waiting.
+  Status readExact(char* out, size_t size, Deadline deadline);
+  // Reads one frame; the header is checked before the payload is allocated.
+  Result<Frame> readFrame(Deadline deadline);
+  // Polls the channel for `events` and the output pipes until the channel is ready.
+  Status waitChannel(short events, Deadline deadline);
+  // Reads what `fd` has now (bounded, so a chatty instance cannot stall us); -1 after EOF.
+  void drainLogs(int& fd);
+  void drainAllLogs();
 
   int channel_fd_;
-  int stdout_fd_;
+  int stdout_fd_;  // -1 once the pipe reached EOF
   int stderr_fd_;
   size_t max_log_bytes_;
   uint64_t seq_ = 0;
   std::string logs_;
   size_t dropped_log_bytes_ = 0;
-  std::string read_buf_;
 };
 
 }  // namespace gust::runtime

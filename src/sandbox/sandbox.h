@@ -27,7 +27,9 @@ struct Limits {
 // What to run. Paths in argv/env are the paths as seen inside the sandbox (see Layout).
 struct SpawnSpec {
   std::vector<std::string> argv;      // argv[0] is an absolute path inside the sandbox
-  std::vector<std::string> env;       // the complete environment, "KEY=VALUE"; nothing is inherited
+  // The complete environment, "KEY=VALUE"; nothing is inherited from the server. The sandbox
+  // only sets TMPDIR (replacing any given) when it gives the process a private scratch dir.
+  std::vector<std::string> env;
   std::filesystem::path code_dir;     // host directory with the function's code (read-only)
   std::filesystem::path runtime_dir;  // host directory with the runtime's bootstrap (read-only)
   Limits limits;
@@ -37,11 +39,14 @@ struct SpawnSpec {
 struct Layout {
   std::filesystem::path task_root;    // the code_dir as seen inside (Lambda: /var/task)
   std::filesystem::path runtime_dir;  // the runtime_dir as seen inside (Lambda: /var/runtime)
-  std::filesystem::path tmp_dir;      // scratch space the function may write
+  // Scratch space the function may write. A sandbox may give each process a private directory
+  // beneath it, created by spawn(), and then names that directory in the TMPDIR variable.
+  std::filesystem::path tmp_dir;
 };
 
 // A running sandboxed process. The destructor kills every process of the sandbox and reaps them
-// (never throws). Not thread-safe: one owner (an engine instance) uses it at a time.
+// (never throws). Not thread-safe: one owner (an engine instance) uses it at a time, except that
+// kill() may be called from any thread while the owner does I/O on the fds (e.g. at shutdown).
 class Process {
  public:
   virtual ~Process() = default;
@@ -57,6 +62,9 @@ class Process {
   virtual void kill() = 0;
   // Non-blocking: the exit status (as from waitpid) if the main process has exited.
   virtual std::optional<int> exitStatus() = 0;
+  // Like exitStatus(), but waits up to `timeout` for the main process to exit (e.g. after its
+  // channel reached EOF, to report how it ended).
+  virtual std::optional<int> waitExit(std::chrono::milliseconds timeout) = 0;
 };
 
 // Thread-safety: spawn() may be called concurrently.

@@ -3,6 +3,12 @@
 // rlimits, PR_SET_NO_NEW_PRIVS, PR_SET_PDEATHSIG and — when Gust runs as root — an
 // unprivileged uid/gid and an empty capability set. Namespaces, cgroups, a pivoted read-only
 // root and seccomp come with the full sandbox recipe (docs/design/sandbox.md).
+//
+// Each process gets a private scratch dir (mode 0700, owned by the run-as user) under
+// scratch_root, named in its TMPDIR and removed when the Process is destroyed; layout().tmp_dir
+// is scratch_root. The process is killed (PR_SET_PDEATHSIG) when the *thread* that called
+// spawn() exits, so call spawn() from long-lived threads. When the server is not root the
+// process keeps the server's uid.
 #pragma once
 
 #include <memory>
