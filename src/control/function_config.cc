@@ -1,0 +1,577 @@
+// Validation and parsing of function configuration. Both parsers take untrusted input (a user's
+// manifest, an HTTP body) and must never throw: yaml-cpp and Boost.JSON exceptions are caught
+// here and turned into errors that name the field and say what is allowed.
+#include "control/function_config.h"
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <cstdint>
+#include <set>
+
+#include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
+#include <boost/json.hpp>
+
+#include "common/crypto.h"
+
+namespace gust::control {
+namespace {
+
+// Must match runtime::supportedRuntimes(); the control plane validates without linking the
+// runtime component, so the list is repeated here and a test in runtime/ keeps them equal.
+constexpr std::array<std::string_view, 1> kSupportedRuntimes = {"python3.11"};
+
+// Set by the platform for every invocation; a function may not override them.
+constexpr std::array<std::string_view, 17> kReservedEnvironment = {
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "AWS_LAMBDA_FUNCTION_NAME",
+    "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+    "AWS_LAMBDA_FUNCTION_VERSION",
+    "AWS_LAMBDA_RUNTIME_API",
+    "AWS_EXECUTION_ENV",
+    "AWS_LAMBDA_LOG_GROUP_NAME",
+    "AWS_LAMBDA_LOG_STREAM_NAME",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "LAMBDA_TASK_ROOT",
+    "LAMBDA_RUNTIME_DIR",
+    "_HANDLER",
+    "_X_AMZN_TRACE_ID",
+    "TZ",
+};
+
+constexpr size_t kMaxDescriptionChars = 256;
+constexpr size_t kMaxHandlerLength = 128;  // Lambda's limit
+// A manifest is a few lines; anything this large is not one, and parsing it would only waste
+// memory.
+constexpr size_t kMaxManifestBytes = 1 << 20;
+
+constexpr std::array<std::string_view, 7> kManifestKeys = {
+    "name", "runtime", "handler", "memory", "timeout", "environment", "description"};
+constexpr std::array<std::string_view, 8> kDeployRequestKeys = {
+    "name",    "runtime",     "handler",     "memory",
+    "timeout", "environment", "description", "code_zip_base64"};
+
+// `value` quoted for an error message: truncated, with control bytes escaped, so a hostile value
+// cannot flood or forge log lines.
+std::string quoted(std::string_view value) {
+  constexpr size_t kMaxShown = 64;
+  std::string out = "\"";
+  for (size_t i = 0; i < value.size() && i < kMaxShown; ++i) {
+    unsigned char c = static_cast<unsigned char>(value[i]);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c < 0x20 || c == 0x7f) {
+      out += fmt::format("\\x{:02x}", c);
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  out += '"';
+  if (value.size() > kMaxShown) out += fmt::format(" (truncated, {} bytes)", value.size());
+  return out;
+}
+
+template <size_t N>
+std::string joined(const std::array<std::string_view, N>& items) {
+  return fmt::format("{}", fmt::join(items, ", "));
+}
+
+bool isAlpha(char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); }
+bool isDigit(char c) { return c >= '0' && c <= '9'; }
+
+bool isPythonIdentifier(std::string_view s) {
+  if (s.empty() || !(isAlpha(s[0]) || s[0] == '_')) return false;
+  return std::all_of(s.begin(), s.end(),
+                     [](char c) { return isAlpha(c) || isDigit(c) || c == '_'; });
+}
+
+// UTF-8 characters, counting every byte that does not continue a sequence.
+size_t utf8Length(std::string_view s) {
+  return static_cast<size_t>(std::count_if(
+      s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xc0) != 0x80; }));
+}
+
+Status validateName(std::string_view name) {
+  constexpr std::string_view kAllowed = "1 to 64 characters of A-Z, a-z, 0-9, '_' and '-'";
+  if (name.empty()) return Error::invalid(fmt::format("name: is empty; allowed: {}", kAllowed));
+  if (name.size() > kMaxNameLength)
+    return Error::invalid(fmt::format("name: {} is {} characters long; allowed: {}", quoted(name),
+                                      name.size(), kAllowed));
+  for (char c : name) {
+    if (!(isAlpha(c) || isDigit(c) || c == '_' || c == '-'))
+      return Error::invalid(fmt::format("name: {} contains {}; allowed: {}", quoted(name),
+                                        quoted(std::string_view(&c, 1)), kAllowed));
+  }
+  return okStatus();
+}
+
+Status validateRuntime(std::string_view runtime) {
+  if (std::find(kSupportedRuntimes.begin(), kSupportedRuntimes.end(), runtime) !=
+      kSupportedRuntimes.end())
+    return okStatus();
+  return Error::invalid(fmt::format("runtime: {} is not supported; allowed: {}", quoted(runtime),
+                                    joined(kSupportedRuntimes)));
+}
+
+// Python handlers name a function in a module: "app.handler", "src/app.handler" or
+// "pkg.app.handler" (Lambda accepts both separators in the module path).
+Status validatePythonHandler(std::string_view handler) {
+  constexpr std::string_view kAllowed =
+      "module.function, e.g. \"app.handler\" or \"src/app.handler\", where every part is a Python "
+      "identifier";
+  auto bad = [&](std::string_view why) {
+    return Error::invalid(
+        fmt::format("handler: {} {}; allowed: {}", quoted(handler), why, kAllowed));
+  };
+  size_t dot = handler.rfind('.');
+  if (dot == std::string_view::npos) return bad("has no '.' between module and function");
+  std::string_view function = handler.substr(dot + 1);
+  std::string_view module = handler.substr(0, dot);
+  if (!isPythonIdentifier(function)) return bad("does not end in a function name");
+  size_t start = 0;
+  for (;;) {
+    size_t end = module.find_first_of("/.", start);
+    std::string_view part = module.substr(start, end == std::string_view::npos ? end : end - start);
+    if (!isPythonIdentifier(part))
+      return bad(fmt::format("has the module path part {}, which is not a Python identifier",
+                             quoted(part)));
+    if (end == std::string_view::npos) break;
+    start = end + 1;
+  }
+  return okStatus();
+}
+
+Status validateHandler(std::string_view runtime, std::string_view handler) {
+  if (handler.empty()) return Error::invalid("handler: is empty; set it to module.function");
+  if (handler.size() > kMaxHandlerLength)
+    return Error::invalid(fmt::format("handler: {} is {} characters long; allowed: at most {}",
+                                      quoted(handler), handler.size(), kMaxHandlerLength));
+  if (runtime.starts_with("python")) return validatePythonHandler(handler);
+  return okStatus();
+}
+
+Error memoryRangeError(std::string_view given) {
+  return Error::invalid(fmt::format("memory: {} is out of range; allowed: {} to {} (MB)", given,
+                                    kMinMemoryMb, kMaxMemoryMb));
+}
+
+Error timeoutRangeError(std::string_view given) {
+  return Error::invalid(fmt::format("timeout: {} is out of range; allowed: {} to {} (seconds)",
+                                    given, kMinTimeoutS, kMaxTimeoutS));
+}
+
+Status validateEnvironment(const std::map<std::string, std::string>& env) {
+  size_t total = 0;
+  for (const auto& [key, value] : env) {
+    if (std::find(kReservedEnvironment.begin(), kReservedEnvironment.end(), key) !=
+        kReservedEnvironment.end())
+      return Error::invalid(fmt::format(
+          "environment: {} is reserved (set by the platform for every invocation); choose "
+          "another name",
+          quoted(key)));
+    bool well_formed = !key.empty() && isAlpha(key[0]) &&
+                       std::all_of(key.begin(), key.end(),
+                                   [](char c) { return isAlpha(c) || isDigit(c) || c == '_'; });
+    if (!well_formed)
+      return Error::invalid(fmt::format(
+          "environment: variable name {} is not allowed; allowed: a letter followed by letters, "
+          "digits and '_'",
+          quoted(key)));
+    total += key.size() + value.size();
+  }
+  if (total > kMaxEnvironmentBytes)
+    return Error::invalid(fmt::format(
+        "environment: variables take {} bytes (names plus values); allowed: at most {} bytes",
+        total, kMaxEnvironmentBytes));
+  return okStatus();
+}
+
+}  // namespace
+
+Status validateConfig(const FunctionConfig& config) {
+  GUST_TRY(validateName(config.name));
+  GUST_TRY(validateRuntime(config.runtime));
+  GUST_TRY(validateHandler(config.runtime, config.handler));
+  if (config.memory_mb < kMinMemoryMb || config.memory_mb > kMaxMemoryMb)
+    return memoryRangeError(std::to_string(config.memory_mb));
+  if (config.timeout_s < kMinTimeoutS || config.timeout_s > kMaxTimeoutS)
+    return timeoutRangeError(std::to_string(config.timeout_s));
+  GUST_TRY(validateEnvironment(config.environment));
+  if (size_t n = utf8Length(config.description); n > kMaxDescriptionChars)
+    return Error::invalid(fmt::format("description: is {} characters long; allowed: at most {}", n,
+                                      kMaxDescriptionChars));
+  return okStatus();
+}
+
+// ---------------------------------------------------------------------------------------------
+// gust.yaml
+
+namespace {
+
+std::string yamlTypeName(const YAML::Node& node) {
+  switch (node.Type()) {
+    case YAML::NodeType::Null:
+      return "nothing (null)";
+    case YAML::NodeType::Scalar:
+      return "a scalar";
+    case YAML::NodeType::Sequence:
+      return "a list";
+    case YAML::NodeType::Map:
+      return "a map";
+    case YAML::NodeType::Undefined:
+      break;
+  }
+  return "an undefined value";
+}
+
+Result<std::string> yamlString(const YAML::Node& node, std::string_view field) {
+  if (!node.IsScalar())
+    return Error::invalid(fmt::format("{}: expected a string, got {}", field, yamlTypeName(node)));
+  return node.Scalar();
+}
+
+// Integers in decimal only: "0x80" or "128.0" for memory is almost certainly a mistake.
+Result<int> yamlInt(const YAML::Node& node, std::string_view field, std::string_view unit,
+                    Error (*range_error)(std::string_view)) {
+  if (!node.IsScalar())
+    return Error::invalid(
+        fmt::format("{}: expected an integer ({}), got {}", field, unit, yamlTypeName(node)));
+  const std::string& s = node.Scalar();
+  long long v = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec == std::errc::result_out_of_range && end == s.data() + s.size())
+    return range_error(quoted(s));
+  if (ec != std::errc() || end != s.data() + s.size() || s.empty())
+    return Error::invalid(
+        fmt::format("{}: expected an integer ({}), got {}", field, unit, quoted(s)));
+  if (v < INT32_MIN || v > INT32_MAX) return range_error(s);
+  return static_cast<int>(v);
+}
+
+Result<FunctionConfig> parseManifestNode(const YAML::Node& root) {
+  if (root.IsNull())
+    return Error::invalid("is empty; a manifest needs at least name, runtime and handler");
+  if (!root.IsMap())
+    return Error::invalid(fmt::format(
+        "expected a map of settings (name: ..., runtime: ...), got {}", yamlTypeName(root)));
+  FunctionConfig config;
+  std::set<std::string> seen;
+  for (const auto& item : root) {
+    if (!item.first.IsScalar())
+      return Error::invalid(fmt::format("keys must be strings, got {}", yamlTypeName(item.first)));
+    const std::string& key = item.first.Scalar();
+    const YAML::Node& value = item.second;
+    if (!seen.insert(key).second)
+      return Error::invalid(fmt::format("{}: is set twice; keep one", quoted(key)));
+    if (key == "name") {
+      GUST_ASSIGN_OR_RETURN(config.name, yamlString(value, "name"));
+    } else if (key == "runtime") {
+      GUST_ASSIGN_OR_RETURN(config.runtime, yamlString(value, "runtime"));
+    } else if (key == "handler") {
+      GUST_ASSIGN_OR_RETURN(config.handler, yamlString(value, "handler"));
+    } else if (key == "description") {
+      GUST_ASSIGN_OR_RETURN(config.description, yamlString(value, "description"));
+    } else if (key == "memory") {
+      GUST_ASSIGN_OR_RETURN(config.memory_mb, yamlInt(value, "memory", "MB", memoryRangeError));
+    } else if (key == "timeout") {
+      GUST_ASSIGN_OR_RETURN(config.timeout_s,
+                            yamlInt(value, "timeout", "seconds", timeoutRangeError));
+    } else if (key == "environment") {
+      if (value.IsNull()) continue;  // "environment:" with nothing under it: no variables
+      if (!value.IsMap())
+        return Error::invalid(
+            fmt::format("environment: expected a map of NAME: value, got {}", yamlTypeName(value)));
+      for (const auto& var : value) {
+        if (!var.first.IsScalar())
+          return Error::invalid(fmt::format("environment: variable names must be strings, got {}",
+                                            yamlTypeName(var.first)));
+        const std::string& name = var.first.Scalar();
+        if (!var.second.IsScalar())
+          return Error::invalid(fmt::format(
+              "environment.{}: expected a string, number or boolean, got {}; quote the value "
+              "(write \"\" for an empty one)",
+              name.substr(0, 64), yamlTypeName(var.second)));
+        if (!config.environment.emplace(name, var.second.Scalar()).second)
+          return Error::invalid(
+              fmt::format("environment: {} is set twice; keep one", quoted(name)));
+      }
+    } else {
+      return Error::invalid(
+          fmt::format("unknown key {}; allowed keys: {}", quoted(key), joined(kManifestKeys)));
+    }
+  }
+  for (std::string_view required : {"name", "runtime", "handler"}) {
+    if (!seen.contains(std::string(required)))
+      return Error::invalid(fmt::format("{}: is missing; it is required", required));
+  }
+  GUST_TRY(validateConfig(config));
+  return config;
+}
+
+}  // namespace
+
+Result<FunctionConfig> parseManifest(std::string_view yaml_text, std::string_view source) {
+  auto prefixed = [&](Error e) {
+    e.message = fmt::format("{}: {}", source, e.message);
+    return e;
+  };
+  if (yaml_text.size() > kMaxManifestBytes)
+    return prefixed(Error::invalid(fmt::format("is {} bytes; a manifest may be at most {} bytes",
+                                               yaml_text.size(), kMaxManifestBytes)));
+  try {
+    YAML::Node root = YAML::Load(std::string(yaml_text));
+    Result<FunctionConfig> config = parseManifestNode(root);
+    if (!config.ok()) return prefixed(std::move(config).error());
+    return config;
+  } catch (const YAML::Exception& e) {
+    // yaml-cpp counts lines and columns from 0; editors count from 1.
+    if (e.mark.is_null()) return prefixed(Error::invalid(fmt::format("invalid YAML: {}", e.msg)));
+    return Error::invalid(fmt::format("{}:{}:{}: invalid YAML: {}", source, e.mark.line + 1,
+                                      e.mark.column + 1, e.msg));
+  } catch (const std::exception& e) {
+    return prefixed(Error::invalid(fmt::format("cannot parse manifest: {}", e.what())));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// JSON
+
+namespace {
+
+namespace json = boost::json;
+
+std::string_view jsonTypeName(const json::value& v) {
+  switch (v.kind()) {
+    case json::kind::null:
+      return "null";
+    case json::kind::bool_:
+      return "a boolean";
+    case json::kind::int64:
+    case json::kind::uint64:
+      return "an integer";
+    case json::kind::double_:
+      return "a number with a fraction";
+    case json::kind::string:
+      return "a string";
+    case json::kind::array:
+      return "an array";
+    case json::kind::object:
+      return "an object";
+  }
+  return "an unknown value";
+}
+
+Result<json::value> parseJson(std::string_view text, std::string_view what) {
+  boost::system::error_code ec;
+  json::value v = json::parse(json::string_view(text.data(), text.size()), ec);
+  if (ec)
+    return Error::invalid(
+        fmt::format("{}: invalid JSON: {}; send a JSON object", what, ec.message()));
+  if (!v.is_object())
+    return Error::invalid(fmt::format("{}: expected a JSON object, got {}", what, jsonTypeName(v)));
+  return v;
+}
+
+Result<std::string> jsonString(const json::value& v, std::string_view field) {
+  if (!v.is_string())
+    return Error::invalid(fmt::format("{}: expected a string, got {}", field, jsonTypeName(v)));
+  return std::string(v.get_string());
+}
+
+Result<int64_t> jsonInt64(const json::value& v, std::string_view field) {
+  if (v.is_int64()) return v.get_int64();
+  if (v.is_uint64()) {
+    if (v.get_uint64() > static_cast<uint64_t>(INT64_MAX))
+      return Error::invalid(fmt::format("{}: {} is too large", field, v.get_uint64()));
+    return static_cast<int64_t>(v.get_uint64());
+  }
+  return Error::invalid(fmt::format("{}: expected an integer, got {}", field, jsonTypeName(v)));
+}
+
+Result<int> jsonInt(const json::value& v, std::string_view field,
+                    Error (*range_error)(std::string_view)) {
+  GUST_ASSIGN_OR_RETURN(int64_t n, jsonInt64(v, field));
+  if (n < INT32_MIN || n > INT32_MAX) return range_error(std::to_string(n));
+  return static_cast<int>(n);
+}
+
+Result<std::map<std::string, std::string>> jsonEnvironment(const json::value& v) {
+  if (v.is_null()) return std::map<std::string, std::string>{};
+  if (!v.is_object())
+    return Error::invalid(
+        fmt::format("environment: expected an object of NAME: \"value\", got {}", jsonTypeName(v)));
+  std::map<std::string, std::string> env;
+  for (const auto& [k, val] : v.get_object()) {
+    if (!val.is_string())
+      return Error::invalid(fmt::format("environment.{}: expected a string, got {}",
+                                        std::string_view(k).substr(0, 64), jsonTypeName(val)));
+    env[std::string(k)] = std::string(val.get_string());
+  }
+  return env;
+}
+
+json::object configToJson(const FunctionConfig& c) {
+  json::object env;
+  for (const auto& [k, v] : c.environment) env[k] = v;
+  json::object o;
+  o["name"] = c.name;
+  o["runtime"] = c.runtime;
+  o["handler"] = c.handler;
+  o["memory"] = c.memory_mb;
+  o["timeout"] = c.timeout_s;
+  o["environment"] = std::move(env);
+  o["description"] = c.description;
+  return o;
+}
+
+json::object recordToJson(const store::FunctionRecord& r) {
+  json::object env;
+  for (const auto& [k, v] : r.environment) env[k] = v;
+  json::object o;
+  o["name"] = r.name;
+  o["runtime"] = r.runtime;
+  o["handler"] = r.handler;
+  o["memory"] = r.memory_mb;
+  o["timeout"] = r.timeout_s;
+  o["environment"] = std::move(env);
+  o["description"] = r.description;
+  o["code_sha256"] = r.code_sha256;
+  o["code_size"] = r.code_size;
+  o["last_modified"] = r.last_modified;
+  o["revision"] = r.revision;
+  return o;
+}
+
+Result<DeployRequest> parseDeployRequestObject(const json::object& obj) {
+  DeployRequest req;
+  FunctionConfig& c = req.config;
+  bool has_zip = false;
+  for (const auto& [key, value] : obj) {
+    if (key == "name") {
+      GUST_ASSIGN_OR_RETURN(c.name, jsonString(value, "name"));
+    } else if (key == "runtime") {
+      GUST_ASSIGN_OR_RETURN(c.runtime, jsonString(value, "runtime"));
+    } else if (key == "handler") {
+      GUST_ASSIGN_OR_RETURN(c.handler, jsonString(value, "handler"));
+    } else if (key == "description") {
+      GUST_ASSIGN_OR_RETURN(c.description, jsonString(value, "description"));
+    } else if (key == "memory") {
+      GUST_ASSIGN_OR_RETURN(c.memory_mb, jsonInt(value, "memory", memoryRangeError));
+    } else if (key == "timeout") {
+      GUST_ASSIGN_OR_RETURN(c.timeout_s, jsonInt(value, "timeout", timeoutRangeError));
+    } else if (key == "environment") {
+      GUST_ASSIGN_OR_RETURN(c.environment, jsonEnvironment(value));
+    } else if (key == "code_zip_base64") {
+      GUST_ASSIGN_OR_RETURN(std::string encoded, jsonString(value, "code_zip_base64"));
+      if (encoded.empty())
+        return Error::invalid("code_zip_base64: is empty; send the function's code as a zip");
+      if (!base64Decode(encoded, req.zip))
+        return Error::invalid(
+            "code_zip_base64: is not valid base64; encode the zip with standard base64 "
+            "(RFC 4648, with '=' padding, no line breaks)");
+      has_zip = true;
+    } else {
+      return Error::invalid(fmt::format("unknown key {}; allowed keys: {}",
+                                        quoted(std::string_view(key)), joined(kDeployRequestKeys)));
+    }
+  }
+  for (std::string_view required : {"name", "runtime", "handler"}) {
+    if (!obj.contains(required))
+      return Error::invalid(fmt::format("{}: is missing; it is required", required));
+  }
+  if (!has_zip)
+    return Error::invalid("code_zip_base64: is missing; send the function's code as a zip");
+  GUST_TRY(validateConfig(c));
+  return req;
+}
+
+Result<store::FunctionRecord> recordFromJsonObject(const json::object& obj) {
+  // Unknown keys are ignored: a newer server may add fields an older CLI does not know.
+  store::FunctionRecord r;
+  for (std::string_view required : {"name", "runtime", "handler"}) {
+    if (!obj.contains(required))
+      return Error::invalid(fmt::format("function: {} is missing", required));
+  }
+  auto str = [&](std::string_view key, std::string& out) -> Status {
+    if (const json::value* v = obj.if_contains(key)) {
+      GUST_ASSIGN_OR_RETURN(out, jsonString(*v, key));
+    }
+    return okStatus();
+  };
+  auto i64 = [&](std::string_view key, int64_t& out) -> Status {
+    if (const json::value* v = obj.if_contains(key)) {
+      GUST_ASSIGN_OR_RETURN(out, jsonInt64(*v, key));
+    }
+    return okStatus();
+  };
+  auto i32 = [&](std::string_view key, int& out) -> Status {
+    int64_t n = out;
+    GUST_TRY(i64(key, n));
+    if (n < INT32_MIN || n > INT32_MAX)
+      return Error::invalid(fmt::format("{}: {} is out of range", key, n));
+    out = static_cast<int>(n);
+    return okStatus();
+  };
+  GUST_TRY(str("name", r.name));
+  GUST_TRY(str("runtime", r.runtime));
+  GUST_TRY(str("handler", r.handler));
+  GUST_TRY(i32("memory", r.memory_mb));
+  GUST_TRY(i32("timeout", r.timeout_s));
+  if (const json::value* v = obj.if_contains("environment")) {
+    GUST_ASSIGN_OR_RETURN(r.environment, jsonEnvironment(*v));
+  }
+  GUST_TRY(str("description", r.description));
+  GUST_TRY(str("code_sha256", r.code_sha256));
+  GUST_TRY(i64("code_size", r.code_size));
+  GUST_TRY(str("last_modified", r.last_modified));
+  GUST_TRY(i64("revision", r.revision));
+  return r;
+}
+
+}  // namespace
+
+Result<DeployRequest> parseDeployRequest(std::string_view json_text) {
+  try {
+    GUST_ASSIGN_OR_RETURN(json::value v, parseJson(json_text, "deploy request"));
+    return parseDeployRequestObject(v.get_object());
+  } catch (const std::exception& e) {
+    // Boost.JSON reports syntax errors through the error_code; what remains is allocation
+    // failure on absurd input.
+    return Error::invalid(fmt::format("deploy request: cannot parse: {}", e.what()));
+  }
+}
+
+std::string deployRequestToJson(const FunctionConfig& config, std::string_view zip) {
+  json::object o = configToJson(config);
+  o["code_zip_base64"] = base64Encode(zip);
+  return json::serialize(o);
+}
+
+std::string functionToJson(const store::FunctionRecord& record) {
+  return json::serialize(recordToJson(record));
+}
+
+std::string functionsToJson(const std::vector<store::FunctionRecord>& records) {
+  json::array arr;
+  arr.reserve(records.size());
+  for (const auto& r : records) arr.emplace_back(recordToJson(r));
+  json::object o;
+  o["functions"] = std::move(arr);
+  return json::serialize(o);
+}
+
+Result<store::FunctionRecord> functionFromJson(std::string_view json_text) {
+  try {
+    GUST_ASSIGN_OR_RETURN(json::value v, parseJson(json_text, "function"));
+    return recordFromJsonObject(v.get_object());
+  } catch (const std::exception& e) {
+    return Error::invalid(fmt::format("function: cannot parse: {}", e.what()));
+  }
+}
+
+}  // namespace gust::control

@@ -1,0 +1,341 @@
+#include "control/function_config.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "common/crypto.h"
+
+namespace gust::control {
+namespace {
+
+using ::testing::HasSubstr;
+
+FunctionConfig validConfig() {
+  FunctionConfig c;
+  c.name = "hello-world_1";
+  c.runtime = "python3.11";
+  c.handler = "app.handler";
+  c.memory_mb = 256;
+  c.timeout_s = 10;
+  c.environment = {{"GREETING", "hi"}, {"LOG_LEVEL", "debug"}};
+  c.description = "says hello";
+  return c;
+}
+
+// The error message of validating `c`, or "" if it is valid.
+std::string invalidBecause(const FunctionConfig& c) {
+  Status s = validateConfig(c);
+  if (s.ok()) return "";
+  EXPECT_EQ(s.error().code, ErrorCode::kInvalidArgument);
+  return s.error().message;
+}
+
+TEST(ValidateConfigTest, AcceptsAValidConfig) { EXPECT_EQ(invalidBecause(validConfig()), ""); }
+
+TEST(ValidateConfigTest, AcceptsTheLimits) {
+  FunctionConfig c = validConfig();
+  c.name = std::string(64, 'a');
+  c.memory_mb = kMinMemoryMb;
+  c.timeout_s = kMaxTimeoutS;
+  c.description = std::string(256, 'd');
+  EXPECT_EQ(invalidBecause(c), "");
+  c.memory_mb = kMaxMemoryMb;
+  c.timeout_s = kMinTimeoutS;
+  EXPECT_EQ(invalidBecause(c), "");
+}
+
+TEST(ValidateConfigTest, RejectsBadNames) {
+  FunctionConfig c = validConfig();
+  c.name = "";
+  EXPECT_THAT(invalidBecause(c), HasSubstr("name: is empty"));
+  c.name = std::string(65, 'a');
+  EXPECT_THAT(invalidBecause(c), HasSubstr("is 65 characters long; allowed: 1 to 64"));
+  c.name = "has space";
+  EXPECT_THAT(invalidBecause(c), HasSubstr("name: \"has space\" contains \" \""));
+  c.name = "../etc";
+  EXPECT_THAT(invalidBecause(c), HasSubstr("name:"));
+  c.name = "tab\there";
+  EXPECT_THAT(invalidBecause(c), HasSubstr("\\x09"));  // control bytes are escaped
+}
+
+TEST(ValidateConfigTest, RejectsUnsupportedRuntimes) {
+  FunctionConfig c = validConfig();
+  c.runtime = "python2.7";
+  EXPECT_EQ(invalidBecause(c), "runtime: \"python2.7\" is not supported; allowed: python3.11");
+}
+
+TEST(ValidateConfigTest, ChecksPythonHandlers) {
+  FunctionConfig c = validConfig();
+  for (const char* ok :
+       {"app.handler", "src/app.handler", "pkg.app.handler", "_m.f_1", "a/b/c.main"}) {
+    c.handler = ok;
+    EXPECT_EQ(invalidBecause(c), "") << ok;
+  }
+  for (const char* bad : {"app", "app.", ".handler", "1app.handler", "../app.handler",
+                          "/app.handler", "app.handler-x", "a//b.f", "app.h x", ""}) {
+    c.handler = bad;
+    EXPECT_THAT(invalidBecause(c), HasSubstr("handler:")) << bad;
+  }
+  c.handler = "app";
+  EXPECT_THAT(invalidBecause(c), HasSubstr("allowed: module.function"));
+}
+
+TEST(ValidateConfigTest, RangeErrorsNameTheFieldTheValueAndTheRange) {
+  FunctionConfig c = validConfig();
+  c.memory_mb = 64;
+  EXPECT_EQ(invalidBecause(c), "memory: 64 is out of range; allowed: 128 to 10240 (MB)");
+  c.memory_mb = 10241;
+  EXPECT_THAT(invalidBecause(c), HasSubstr("memory: 10241 is out of range"));
+  c = validConfig();
+  c.timeout_s = 0;
+  EXPECT_EQ(invalidBecause(c), "timeout: 0 is out of range; allowed: 1 to 900 (seconds)");
+  c.timeout_s = 901;
+  EXPECT_THAT(invalidBecause(c), HasSubstr("timeout: 901"));
+}
+
+TEST(ValidateConfigTest, ChecksEnvironmentNames) {
+  FunctionConfig c = validConfig();
+  for (const char* bad : {"1ABC", "_X", "A-B", "A B", "", "É"}) {
+    c.environment = {{bad, "v"}};
+    EXPECT_THAT(invalidBecause(c), HasSubstr("environment: variable name")) << bad;
+  }
+  c.environment = {{"a1_B", "v"}};
+  EXPECT_EQ(invalidBecause(c), "");
+}
+
+TEST(ValidateConfigTest, RejectsReservedEnvironmentNames) {
+  FunctionConfig c = validConfig();
+  for (const char* reserved : {"AWS_REGION", "AWS_LAMBDA_RUNTIME_API", "AWS_SECRET_ACCESS_KEY",
+                               "LAMBDA_TASK_ROOT", "_HANDLER", "TZ"}) {
+    c.environment = {{reserved, "x"}};
+    EXPECT_THAT(invalidBecause(c), HasSubstr("is reserved")) << reserved;
+  }
+  c.environment = {{"AWS_REGIONS", "x"}};  // only exact names are reserved
+  EXPECT_EQ(invalidBecause(c), "");
+}
+
+TEST(ValidateConfigTest, LimitsTheEnvironmentSize) {
+  FunctionConfig c = validConfig();
+  c.environment = {{"BIG", std::string(kMaxEnvironmentBytes - 3, 'x')}};
+  EXPECT_EQ(invalidBecause(c), "");
+  c.environment["A"] = "";
+  EXPECT_THAT(invalidBecause(c), HasSubstr("environment: variables take 4097 bytes"));
+}
+
+TEST(ValidateConfigTest, LimitsTheDescriptionInCharacters) {
+  FunctionConfig c = validConfig();
+  std::string e_acute = "\xc3\xa9";
+  c.description.clear();
+  for (int i = 0; i < 256; ++i) c.description += e_acute;  // 512 bytes, 256 characters
+  EXPECT_EQ(invalidBecause(c), "");
+  c.description += "x";
+  EXPECT_THAT(invalidBecause(c), HasSubstr("description: is 257 characters long"));
+}
+
+// --- manifests ------------------------------------------------------------------------------
+
+TEST(ParseManifestTest, ParsesEveryKey) {
+  auto c = parseManifest(R"(
+name: hello
+runtime: python3.11
+handler: src/app.handler
+memory: 512
+timeout: 30
+description: "says: hello"
+environment:
+  GREETING: hi
+  PORT: 8080
+  DEBUG: true
+  EMPTY: ""
+)",
+                         "gust.yaml");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->name, "hello");
+  EXPECT_EQ(c->runtime, "python3.11");
+  EXPECT_EQ(c->handler, "src/app.handler");
+  EXPECT_EQ(c->memory_mb, 512);
+  EXPECT_EQ(c->timeout_s, 30);
+  EXPECT_EQ(c->description, "says: hello");
+  std::map<std::string, std::string> env = {
+      {"GREETING", "hi"}, {"PORT", "8080"}, {"DEBUG", "true"}, {"EMPTY", ""}};
+  EXPECT_EQ(c->environment, env);
+}
+
+TEST(ParseManifestTest, AppliesDefaults) {
+  auto c = parseManifest("name: f\nruntime: python3.11\nhandler: app.handler\n", "gust.yaml");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->memory_mb, 128);
+  EXPECT_EQ(c->timeout_s, 3);
+  EXPECT_TRUE(c->environment.empty());
+  EXPECT_EQ(c->description, "");
+}
+
+// The error message of parsing `yaml`, which must fail.
+std::string manifestError(const std::string& yaml) {
+  auto c = parseManifest(yaml, "gust.yaml");
+  EXPECT_FALSE(c.ok()) << yaml;
+  if (c.ok()) return "";
+  EXPECT_EQ(c.error().code, ErrorCode::kInvalidArgument);
+  return c.error().message;
+}
+
+constexpr const char* kBase = "name: f\nruntime: python3.11\nhandler: app.handler\n";
+
+TEST(ParseManifestTest, RejectsUnknownKeysListingTheAllowedOnes) {
+  std::string msg = manifestError(std::string(kBase) + "memroy: 256\n");
+  EXPECT_THAT(msg, HasSubstr("gust.yaml: unknown key \"memroy\""));
+  EXPECT_THAT(msg, HasSubstr("allowed keys: name, runtime, handler, memory, timeout, "
+                             "environment, description"));
+}
+
+TEST(ParseManifestTest, RejectsWrongTypes) {
+  EXPECT_THAT(manifestError(std::string(kBase) + "memory: lots\n"),
+              HasSubstr("memory: expected an integer (MB), got \"lots\""));
+  EXPECT_THAT(manifestError(std::string(kBase) + "memory: 128.5\n"),
+              HasSubstr("memory: expected an integer"));
+  EXPECT_THAT(manifestError(std::string(kBase) + "timeout: [1, 2]\n"),
+              HasSubstr("timeout: expected an integer (seconds), got a list"));
+  EXPECT_THAT(manifestError("name: {a: b}\nruntime: python3.11\nhandler: app.handler\n"),
+              HasSubstr("name: expected a string, got a map"));
+  EXPECT_THAT(manifestError(std::string(kBase) + "environment: [A, B]\n"),
+              HasSubstr("environment: expected a map"));
+  EXPECT_THAT(manifestError(std::string(kBase) + "environment:\n  A: [1]\n"),
+              HasSubstr("environment.A: expected a string, number or boolean, got a list"));
+  EXPECT_THAT(manifestError(std::string(kBase) + "environment:\n  A:\n"),
+              HasSubstr("environment.A: expected a string"));
+  EXPECT_THAT(manifestError(std::string(kBase) + "memory: 99999999999999999999999\n"),
+              HasSubstr("memory: \"99999999999999999999999\" is out of range"));
+}
+
+TEST(ParseManifestTest, RejectsMissingRequiredKeys) {
+  EXPECT_THAT(manifestError("name: f\nruntime: python3.11\n"),
+              HasSubstr("gust.yaml: handler: is missing"));
+  EXPECT_THAT(manifestError("runtime: python3.11\nhandler: a.b\n"), HasSubstr("name: is missing"));
+}
+
+TEST(ParseManifestTest, RejectsDuplicateKeys) {
+  EXPECT_THAT(manifestError(std::string(kBase) + "name: g\n"), HasSubstr("is set twice"));
+}
+
+TEST(ParseManifestTest, ValidatesTheConfig) {
+  EXPECT_EQ(manifestError(std::string(kBase) + "memory: 64\n"),
+            "gust.yaml: memory: 64 is out of range; allowed: 128 to 10240 (MB)");
+  EXPECT_THAT(manifestError(std::string(kBase) + "environment:\n  AWS_REGION: x\n"),
+              HasSubstr("is reserved"));
+}
+
+TEST(ParseManifestTest, ReportsMalformedYamlWithLineAndColumn) {
+  std::string msg = manifestError("name: f\nruntime: [python3.11\nhandler: a.b\n");
+  EXPECT_THAT(msg, ::testing::MatchesRegex("gust\\.yaml:[0-9]+:[0-9]+: invalid YAML: .*"));
+  msg = manifestError("name: f\n  bad indent: x\n");
+  EXPECT_THAT(msg, HasSubstr("gust.yaml:2:"));
+}
+
+TEST(ParseManifestTest, RejectsDocumentsThatAreNotMaps) {
+  EXPECT_THAT(manifestError(""), HasSubstr("gust.yaml: is empty"));
+  EXPECT_THAT(manifestError("- a\n- b\n"), HasSubstr("expected a map of settings"));
+  EXPECT_THAT(manifestError("just text"), HasSubstr("expected a map of settings"));
+}
+
+// --- deploy requests -----------------------------------------------------------------------
+
+TEST(DeployRequestTest, RoundTripsThroughJson) {
+  FunctionConfig c = validConfig();
+  std::string zip("PK\3\4 binary \0\xff bytes", 20);
+  auto parsed = parseDeployRequest(deployRequestToJson(c, zip));
+  ASSERT_TRUE(parsed.ok()) << parsed.error().message;
+  EXPECT_EQ(parsed->config, c);
+  EXPECT_EQ(parsed->zip, zip);
+}
+
+TEST(DeployRequestTest, AppliesDefaults) {
+  auto parsed = parseDeployRequest(
+      R"({"name":"f","runtime":"python3.11","handler":"app.handler","code_zip_base64":"UEs="})");
+  ASSERT_TRUE(parsed.ok()) << parsed.error().message;
+  EXPECT_EQ(parsed->config.memory_mb, 128);
+  EXPECT_EQ(parsed->config.timeout_s, 3);
+  EXPECT_EQ(parsed->zip, "PK");
+}
+
+std::string deployError(const std::string& json) {
+  auto r = parseDeployRequest(json);
+  EXPECT_FALSE(r.ok()) << json;
+  if (r.ok()) return "";
+  EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument);
+  return r.error().message;
+}
+
+TEST(DeployRequestTest, RejectsBadRequests) {
+  const std::string head = R"({"name":"f","runtime":"python3.11","handler":"app.handler")";
+  EXPECT_THAT(deployError(head + "}"), HasSubstr("code_zip_base64: is missing"));
+  EXPECT_THAT(deployError(head + R"(,"code_zip_base64":"not base64!"})"),
+              HasSubstr("code_zip_base64: is not valid base64"));
+  EXPECT_THAT(deployError(head + R"(,"code_zip_base64":""})"), HasSubstr("is empty"));
+  EXPECT_THAT(deployError(head + R"(,"code_zip_base64":"UEs=","memroy":1})"),
+              HasSubstr("unknown key \"memroy\"; allowed keys: name, runtime"));
+  EXPECT_THAT(deployError(head + R"(,"code_zip_base64":"UEs=","memory":"256"})"),
+              HasSubstr("memory: expected an integer, got a string"));
+  EXPECT_THAT(deployError(head + R"(,"code_zip_base64":"UEs=","memory":256.5})"),
+              HasSubstr("memory: expected an integer"));
+  EXPECT_THAT(deployError(head + R"(,"code_zip_base64":"UEs=","memory":99999999999})"),
+              HasSubstr("memory: 99999999999 is out of range"));
+  EXPECT_THAT(deployError(head + R"(,"code_zip_base64":"UEs=","timeout":0})"),
+              HasSubstr("timeout: 0 is out of range"));
+  EXPECT_THAT(deployError(head + R"(,"code_zip_base64":"UEs=","environment":{"A":1}})"),
+              HasSubstr("environment.A: expected a string, got an integer"));
+  EXPECT_THAT(deployError(R"({"runtime":"python3.11","handler":"a.b","code_zip_base64":"UEs="})"),
+              HasSubstr("name: is missing"));
+  EXPECT_THAT(deployError("{\"name\": "), HasSubstr("deploy request: invalid JSON"));
+  EXPECT_THAT(deployError("[1,2]"), HasSubstr("expected a JSON object, got an array"));
+  EXPECT_THAT(deployError(""), HasSubstr("invalid JSON"));
+}
+
+// --- function records ------------------------------------------------------------------------
+
+store::FunctionRecord sampleRecord() {
+  store::FunctionRecord r;
+  r.name = "f";
+  r.runtime = "python3.11";
+  r.handler = "app.handler";
+  r.memory_mb = 512;
+  r.timeout_s = 60;
+  r.environment = {{"A", "1"}, {"QUOTE", "\"\n"}};
+  r.description = "d";
+  r.code_sha256 = sha256Hex("zip");
+  r.code_size = 3;
+  r.last_modified = "2026-11-24T20:46:29.123+0000";
+  r.revision = 7;
+  return r;
+}
+
+TEST(FunctionJsonTest, RoundTrips) {
+  store::FunctionRecord r = sampleRecord();
+  std::string json = functionToJson(r);
+  EXPECT_THAT(json, HasSubstr("\"code_sha256\":\"" + r.code_sha256 + "\""));
+  EXPECT_THAT(json, HasSubstr("\"last_modified\":\"2026-11-24T20:46:29.123+0000\""));
+  auto back = functionFromJson(json);
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  EXPECT_EQ(*back, r);
+}
+
+TEST(FunctionJsonTest, ListsAreWrappedInAnObject) {
+  EXPECT_EQ(functionsToJson({}), R"({"functions":[]})");
+  std::string json = functionsToJson({sampleRecord(), sampleRecord()});
+  EXPECT_EQ(json, "{\"functions\":[" + functionToJson(sampleRecord()) + "," +
+                      functionToJson(sampleRecord()) + "]}");
+}
+
+TEST(FunctionJsonTest, RejectsMalformedRecords) {
+  EXPECT_FALSE(functionFromJson("nope").ok());
+  EXPECT_FALSE(functionFromJson(R"({"runtime":"python3.11","handler":"a.b"})").ok());
+  auto bad =
+      functionFromJson(R"({"name":"f","runtime":"python3.11","handler":"a.b","memory":"x"})");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_THAT(bad.error().message, HasSubstr("memory: expected an integer"));
+  // Fields a newer server adds are ignored.
+  EXPECT_TRUE(
+      functionFromJson(R"({"name":"f","runtime":"python3.11","handler":"a.b","new":1})").ok());
+}
+
+}  // namespace
+}  // namespace gust::control
