@@ -36,9 +36,10 @@ struct FunctionSpec {
 
 struct InvokeRequest {
   std::shared_ptr<const FunctionSpec> function;
-  std::string payload;     // the event (JSON text)
-  std::string request_id;  // a UUID; the engine makes one if empty
-  std::string client_context;
+  std::string payload;         // the event (JSON text)
+  std::string request_id;      // a UUID; the engine makes one if empty
+  std::string client_context;  // JSON text (decoded from X-Amz-Client-Context) or empty
+  std::string trace_id;        // X-Amzn-Trace-Id or empty; the handler sees _X_AMZN_TRACE_ID
 };
 
 struct InvokeResult {

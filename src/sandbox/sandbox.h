@@ -26,7 +26,7 @@ struct Limits {
 
 // What to run. Paths in argv/env are the paths as seen inside the sandbox (see Layout).
 struct SpawnSpec {
-  std::vector<std::string> argv;      // argv[0] is an absolute path inside the sandbox
+  std::vector<std::string> argv;  // argv[0] is an absolute path inside the sandbox
   // The complete environment, "KEY=VALUE"; nothing is inherited from the server. The sandbox
   // only sets TMPDIR (replacing any given) when it gives the process a private scratch dir.
   std::vector<std::string> env;
