@@ -25,10 +25,10 @@ std::string trim(std::string s) {
 }
 
 ErrorCode codeFromName(std::string_view name) {
-  for (auto code : {ErrorCode::kInvalidArgument, ErrorCode::kNotFound, ErrorCode::kAlreadyExists,
-                    ErrorCode::kUnauthenticated, ErrorCode::kPermissionDenied, ErrorCode::kTooLarge,
-                    ErrorCode::kResourceExhausted, ErrorCode::kDeadlineExceeded,
-                    ErrorCode::kUnavailable}) {
+  for (auto code :
+       {ErrorCode::kInvalidArgument, ErrorCode::kNotFound, ErrorCode::kAlreadyExists,
+        ErrorCode::kUnauthenticated, ErrorCode::kPermissionDenied, ErrorCode::kTooLarge,
+        ErrorCode::kResourceExhausted, ErrorCode::kDeadlineExceeded, ErrorCode::kUnavailable}) {
     if (errorCodeName(code) == name) return code;
   }
   return ErrorCode::kInternal;
@@ -39,14 +39,15 @@ ErrorCode codeFromName(std::string_view name) {
 void addClientOptions(CLI::App& command, ClientOptions& options) {
   command.add_option("--endpoint", options.endpoint,
                      "Server URL (default: $GUST_ENDPOINT or http://127.0.0.1:8080)");
-  command.add_option("--data-dir", options.data_dir,
-                     "Server data directory holding the token (default: $GUST_DATA_DIR or ./.gust)");
+  command.add_option(
+      "--data-dir", options.data_dir,
+      "Server data directory holding the token (default: $GUST_DATA_DIR or ./.gust)");
 }
 
 Result<Client> Client::connect(const ClientOptions& options) {
   Client client;
-  client.url_ = options.endpoint.empty() ? envOr("GUST_ENDPOINT", "http://127.0.0.1:8080")
-                                         : options.endpoint;
+  client.url_ =
+      options.endpoint.empty() ? envOr("GUST_ENDPOINT", "http://127.0.0.1:8080") : options.endpoint;
   GUST_ASSIGN_OR_RETURN(client.endpoint_, http::parseEndpoint(client.url_));
   client.token_ = envOr("GUST_TOKEN", "");
   if (client.token_.empty()) {
@@ -93,8 +94,9 @@ Result<http::Response> Client::call(std::string method, std::string target, std:
     const auto* message = obj.if_contains("message");
     const auto* code = obj.if_contains("code");
     if (message && message->is_string()) {
-      return Error{code && code->is_string() ? codeFromName(code->as_string()) : ErrorCode::kInternal,
-                   std::string(message->as_string())};
+      return Error{
+          code && code->is_string() ? codeFromName(code->as_string()) : ErrorCode::kInternal,
+          std::string(message->as_string())};
     }
   }
   return Error::internal(fmt::format("server answered HTTP {}: {}", res->status, res->body));

@@ -63,8 +63,7 @@ int runDeploy(const DeployArgs& args) {
 void addDeployCommand(CLI::App& app) {
   auto args = std::make_shared<DeployArgs>();
   auto* cmd = app.add_subcommand("deploy", "Deploy (create or update) the function in DIR");
-  cmd->add_option("dir", args->dir, "Directory with gust.yaml and the function's code")
-      ->required();
+  cmd->add_option("dir", args->dir, "Directory with gust.yaml and the function's code")->required();
   addClientOptions(*cmd, args->client);
   cmd->callback([args] {
     if (int code = runDeploy(*args); code != kExitOk) throw CLI::RuntimeError(code);

@@ -65,7 +65,8 @@ Status makeDir(const fs::path& dir, mode_t mode) {
     return Error::unavailable(fmt::format("cannot create {}: {}; choose a writable --data-dir",
                                           dir.string(), ec.message()));
   }
-  if (::chmod(dir.c_str(), mode) != 0) return Error::fromErrno("cannot chmod " + dir.string(), errno);
+  if (::chmod(dir.c_str(), mode) != 0)
+    return Error::fromErrno("cannot chmod " + dir.string(), errno);
   return okStatus();
 }
 
@@ -139,8 +140,8 @@ int serve(const ServeArgs& args) {
   // 0711: others may traverse (sandboxed instances reach code/ and runtime/) but not list.
   if (auto st = makeDir(data, 0711); !st) return fail(st.error());
   if (auto st = checkReachableBySandboxUser(data); !st) return fail(st.error());
-  for (auto [dir, mode] : {std::pair{"blobs", 0700}, {"code", 0755}, {"runtime", 0755},
-                           {"sandboxes", 0711}}) {
+  for (auto [dir, mode] :
+       {std::pair{"blobs", 0700}, {"code", 0755}, {"runtime", 0755}, {"sandboxes", 0711}}) {
     if (auto st = makeDir(data / dir, static_cast<mode_t>(mode)); !st) return fail(st.error());
   }
   auto token = loadOrCreateToken(data / "token");
@@ -177,15 +178,14 @@ int serve(const ServeArgs& args) {
   gateway_options.token_hint = (data / "token").string();
   auto gateway = std::make_unique<gateway::Gateway>(gateway_options, functions, *engine);
 
-  auto server = http::Server::start(*listen, [gw = gateway.get()](http::Request&& req,
-                                                                 http::Responder respond) {
-    gw->handle(std::move(req), std::move(respond));
-  });
+  auto server = http::Server::start(
+      *listen, [gw = gateway.get()](http::Request&& req, http::Responder respond) {
+        gw->handle(std::move(req), std::move(respond));
+      });
   if (!server) return fail(server.error());
 
-  std::string host = listen->address.find(':') != std::string::npos
-                         ? "[" + listen->address + "]"
-                         : listen->address;
+  std::string host = listen->address.find(':') != std::string::npos ? "[" + listen->address + "]"
+                                                                    : listen->address;
   std::string url = fmt::format("http://{}:{}", host, (*server)->port());
   std::string gust = commandName();
   fmt::print(
@@ -213,8 +213,7 @@ int serve(const ServeArgs& args) {
 void addServeCommand(CLI::App& app) {
   auto args = std::make_shared<ServeArgs>();
   auto* cmd = app.add_subcommand("serve", "Run the Gust server (API, gateway and engine)");
-  cmd->add_option("--listen", args->listen, "Address and port to listen on")
-      ->capture_default_str();
+  cmd->add_option("--listen", args->listen, "Address and port to listen on")->capture_default_str();
   cmd->add_option("--data-dir", args->data_dir, "Where metadata, code and the token live")
       ->capture_default_str();
   cmd->add_option("--idle-timeout", args->idle_timeout_s,

@@ -21,16 +21,26 @@ constexpr size_t kLogTailBytes = 4096;  // Lambda's X-Amz-Log-Result: the last 4
 
 int statusFor(ErrorCode code) {
   switch (code) {
-    case ErrorCode::kInvalidArgument: return 400;
-    case ErrorCode::kUnauthenticated: return 401;
-    case ErrorCode::kPermissionDenied: return 403;
-    case ErrorCode::kNotFound: return 404;
-    case ErrorCode::kAlreadyExists: return 409;
-    case ErrorCode::kTooLarge: return 413;
-    case ErrorCode::kResourceExhausted: return 429;
-    case ErrorCode::kInternal: return 500;
-    case ErrorCode::kUnavailable: return 503;
-    case ErrorCode::kDeadlineExceeded: return 504;
+    case ErrorCode::kInvalidArgument:
+      return 400;
+    case ErrorCode::kUnauthenticated:
+      return 401;
+    case ErrorCode::kPermissionDenied:
+      return 403;
+    case ErrorCode::kNotFound:
+      return 404;
+    case ErrorCode::kAlreadyExists:
+      return 409;
+    case ErrorCode::kTooLarge:
+      return 413;
+    case ErrorCode::kResourceExhausted:
+      return 429;
+    case ErrorCode::kInternal:
+      return 500;
+    case ErrorCode::kUnavailable:
+      return 503;
+    case ErrorCode::kDeadlineExceeded:
+      return 504;
   }
   return 500;
 }
@@ -76,17 +86,17 @@ class Gateway::Impl {
     if (!match.handler) {
       if (match.path_matched) {
         std::string allowed = fmt::format("{}", fmt::join(match.allowed_methods, ", "));
-        auto res = errorResponse(
-            ErrorCode::kInvalidArgument,
-            fmt::format("method {} is not allowed on {}; allowed: {}", req.method, req.path, allowed));
+        auto res = errorResponse(ErrorCode::kInvalidArgument,
+                                 fmt::format("method {} is not allowed on {}; allowed: {}",
+                                             req.method, req.path, allowed));
         res.status = 405;
         res.headers.push_back({"allow", allowed});
         return respond(std::move(res));
       }
-      return respond(errorResponse(
-          ErrorCode::kNotFound,
-          fmt::format("no route for {} {}; the API is described in api/openapi.yaml", req.method,
-                      req.path)));
+      return respond(
+          errorResponse(ErrorCode::kNotFound,
+                        fmt::format("no route for {} {}; the API is described in api/openapi.yaml",
+                                    req.method, req.path)));
     }
     if (req.path.starts_with("/api/")) {
       if (auto denied = authenticate(req)) return respond(std::move(*denied));
@@ -126,9 +136,7 @@ class Gateway::Impl {
 
   // Runs blocking control-plane work off the I/O thread and responds with its result.
   void offload(http::Responder respond, std::function<http::Response()> work) {
-    control_pool_.post([respond = std::move(respond), work = std::move(work)] {
-      respond(work());
-    });
+    control_pool_.post([respond = std::move(respond), work = std::move(work)] { respond(work()); });
   }
 
   void listFunctions(http::Request&&, const PathParams&, http::Responder respond) {
@@ -202,16 +210,17 @@ class Gateway::Impl {
       request.function = std::move(*spec);
       request.payload = std::move(payload);
       request.request_id = uuid4();
-      engine_.invoke(std::move(request), [tail, respond = std::move(respond)](
-                                             Result<engine::InvokeResult> result) {
-        if (!result) return respond(errorResponse(result.error()));
-        http::Response res = http::Response::json(200, std::move(result->payload));
-        res.headers.push_back({"x-amzn-requestid", result->request_id});
-        res.headers.push_back({"x-amz-executed-version", result->executed_version});
-        if (result->function_error) res.headers.push_back({"x-amz-function-error", "Unhandled"});
-        if (tail) res.headers.push_back({"x-amz-log-result", logTail(result->logs)});
-        respond(std::move(res));
-      });
+      engine_.invoke(std::move(request),
+                     [tail, respond = std::move(respond)](Result<engine::InvokeResult> result) {
+                       if (!result) return respond(errorResponse(result.error()));
+                       http::Response res = http::Response::json(200, std::move(result->payload));
+                       res.headers.push_back({"x-amzn-requestid", result->request_id});
+                       res.headers.push_back({"x-amz-executed-version", result->executed_version});
+                       if (result->function_error)
+                         res.headers.push_back({"x-amz-function-error", "Unhandled"});
+                       if (tail) res.headers.push_back({"x-amz-log-result", logTail(result->logs)});
+                       respond(std::move(res));
+                     });
     });
   }
 

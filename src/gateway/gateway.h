@@ -26,9 +26,9 @@ class Engine;
 namespace gust::gateway {
 
 struct GatewayOptions {
-  std::string token;  // the control API's bearer token
+  std::string token;                                       // the control API's bearer token
   std::string token_hint = "the server's data directory";  // where users find it, for errors
-  size_t max_sync_payload_bytes = 6 * 1024 * 1024;  // Lambda's synchronous limit
+  size_t max_sync_payload_bytes = 6 * 1024 * 1024;         // Lambda's synchronous limit
   int control_threads = 2;  // threads for blocking control-plane work (disk, SQLite)
 };
 

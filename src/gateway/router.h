@@ -48,7 +48,7 @@ void Router<Handler>::add(std::string method, std::string_view pattern, Handler 
 
 template <class Handler>
 typename Router<Handler>::Match Router<Handler>::match(std::string_view method,
-                                                      std::string_view path) const {
+                                                       std::string_view path) const {
   Match best;
   int best_literals = -1;
   auto segments = splitPath(path);
@@ -60,8 +60,8 @@ typename Router<Handler>::Match Router<Handler>::match(std::string_view method,
     for (size_t i = 0; i < segments.size() && ok; ++i) {
       const std::string& want = route.segments[i];
       if (want.size() > 2 && want.front() == '{' && want.back() == '}') {
-        if (segments[i].empty()) ok = false;
-        else params.emplace(want.substr(1, want.size() - 2), std::string(segments[i]));
+        ok = !segments[i].empty();
+        if (ok) params.emplace(want.substr(1, want.size() - 2), std::string(segments[i]));
       } else {
         ok = want == segments[i];
         ++literals;

@@ -2,8 +2,8 @@
 // HTTP mapping is tested without starting instances.
 #include "gateway/gateway.h"
 
-#include <boost/json.hpp>
 #include <gtest/gtest.h>
+#include <boost/json.hpp>
 
 #include <fstream>
 #include <future>
@@ -71,8 +71,8 @@ class GatewayTest : public ::testing::Test {
     fs::remove_all(root_);
   }
 
-  http::Response call(std::string method, std::string path, std::string body = "",
-                      bool auth = true, std::vector<http::Header> headers = {}) {
+  http::Response call(std::string method, std::string path, std::string body = "", bool auth = true,
+                      std::vector<http::Header> headers = {}) {
     http::Request req;
     req.method = std::move(method);
     req.path = path;
@@ -94,7 +94,9 @@ class GatewayTest : public ::testing::Test {
     return control::deployRequestToJson(config, control::zipDirectory(root_ / "fn").value());
   }
 
-  static boost::json::object parse(const std::string& s) { return boost::json::parse(s).as_object(); }
+  static boost::json::object parse(const std::string& s) {
+    return boost::json::parse(s).as_object();
+  }
 
   fs::path root_;
   std::unique_ptr<store::Store> store_;
