@@ -1,1 +1,375 @@
+// The engine with real sandboxes and the real Python runtime: results, warm reuse, scaling,
+// limits, timeouts, crashes, reaping, eviction, revisions, shutdown and Lambda's log lines.
+#include "engine/engine.h"
+
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <future>
+#include <mutex>
+#include <regex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
 #include <gtest/gtest.h>
+#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
+
+#include "common/files.h"
+#include "runtime/runtime.h"
+#include "sandbox/linux/process_sandbox.h"
+
+namespace gust::engine {
+namespace {
+
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+namespace json = boost::json;
+
+constexpr const char* kApp = R"PY(
+import os, time
+
+print("initialising")
+
+def handler(event, context):
+    action = event.get("action")
+    if action == "sleep":
+        time.sleep(event["seconds"])
+    elif action == "exit":
+        os._exit(3)
+    elif action == "raise":
+        raise RuntimeError("boom")
+    print("handling", event.get("tag"))
+    return {"pid": os.getpid(), "tag": event.get("tag"), "version": os.environ.get("CODE_VERSION")}
+)PY";
+
+// Polls `cond` until it holds or 10 s pass.
+template <class F>
+bool eventually(F cond) {
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (cond()) return true;
+    std::this_thread::sleep_for(5ms);
+  }
+  return cond();
+}
+
+class EngineTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string tmpl = (fs::temp_directory_path() / "gust-engine-test-XXXXXX").string();
+    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
+    root_ = tmpl;
+    ::chmod(root_.c_str(), 0755);
+    ASSERT_TRUE(runtime::installRuntimeFiles(root_ / "runtime").ok());
+    code_dir_ = root_ / "code";
+    fs::create_directories(code_dir_);
+    ::chmod(code_dir_.c_str(), 0755);
+    ASSERT_TRUE(writeFileAtomic(code_dir_ / "app.py", kApp, 0644).ok());
+    sandbox_ = sandbox::makeProcessSandbox({});
+    options_.runtime_dir = root_ / "runtime";
+    options_.worker_threads = 4;
+    options_.on_logs = [this](const FunctionSpec&, std::string_view id, std::string_view logs) {
+      std::lock_guard lock(logs_mu_);
+      logged_.emplace_back(std::string(id), std::string(logs));
+    };
+  }
+  void TearDown() override {
+    engine_.reset();
+    fs::remove_all(root_);
+  }
+
+  void makeEngine() { engine_ = engine::makeEngine(options_, *sandbox_); }
+
+  std::shared_ptr<FunctionSpec> function(int timeout_s = 3, int64_t revision = 1,
+                                         std::string handler = "app.handler") {
+    auto fn = std::make_shared<FunctionSpec>();
+    fn->name = "fn";
+    fn->runtime = "python3.11";
+    fn->handler = std::move(handler);
+    fn->timeout_s = timeout_s;
+    fn->code_dir = code_dir_;
+    fn->revision = revision;
+    fn->environment = {{"CODE_VERSION", std::to_string(revision)}};
+    return fn;
+  }
+
+  std::future<Result<InvokeResult>> invokeAsync(std::shared_ptr<FunctionSpec> fn,
+                                                std::string payload) {
+    auto promise = std::make_shared<std::promise<Result<InvokeResult>>>();
+    auto future = promise->get_future();
+    InvokeRequest req;
+    req.function = std::move(fn);
+    req.payload = std::move(payload);
+    engine_->invoke(std::move(req),
+                    [promise](Result<InvokeResult> r) { promise->set_value(std::move(r)); });
+    return future;
+  }
+
+  Result<InvokeResult> invokeSync(std::shared_ptr<FunctionSpec> fn, std::string payload) {
+    auto future = invokeAsync(std::move(fn), std::move(payload));
+    if (future.wait_for(30s) != std::future_status::ready)
+      return Error::internal("the engine did not answer within 30 s");
+    return future.get();
+  }
+
+  fs::path root_, code_dir_;
+  std::unique_ptr<sandbox::Sandbox> sandbox_;
+  EngineOptions options_;
+  std::unique_ptr<Engine> engine_;
+  std::mutex logs_mu_;
+  std::vector<std::pair<std::string, std::string>> logged_;
+};
+
+json::object payloadOf(const InvokeResult& r) { return json::parse(r.payload).as_object(); }
+
+TEST_F(EngineTest, ResultWarmReuseAndLogLines) {
+  makeEngine();
+  auto fn = function();
+  auto first = invokeSync(fn, R"({"tag": "one"})");
+  ASSERT_TRUE(first.ok()) << first.error().message;
+  ASSERT_FALSE(first->function_error) << first->payload;
+  EXPECT_EQ(payloadOf(*first)["tag"].as_string(), "one");
+  EXPECT_TRUE(first->cold_start);
+  EXPECT_GT(first->init_duration_ms, 0);
+  EXPECT_EQ(first->executed_version, "$LATEST");
+  EXPECT_EQ(first->request_id.size(), 36u);
+
+  auto second = invokeSync(fn, R"({"tag": "two"})");
+  ASSERT_TRUE(second.ok()) << second.error().message;
+  EXPECT_EQ(payloadOf(*second)["pid"], payloadOf(*first)["pid"]) << "warm instance reused";
+  EXPECT_FALSE(second->cold_start);
+  EXPECT_EQ(second->init_duration_ms, 0);
+  EXPECT_EQ(engine_->instanceCount(), 1);
+  std::printf("[ measured ] cold invoke: init %.2f ms + %.2f ms; warm invoke: %.2f ms\n",
+              first->init_duration_ms, first->duration_ms, second->duration_ms);
+
+  const std::string id = first->request_id;
+  std::regex cold(
+      "initialising\n"
+      "START RequestId: " +
+      id +
+      " Version: \\$LATEST\n"
+      "handling one\n"
+      "END RequestId: " +
+      id +
+      "\n"
+      "REPORT RequestId: " +
+      id +
+      "\tDuration: \\d+\\.\\d\\d ms\tBilled Duration: \\d+ ms\t"
+      "Memory Size: 128 MB\tMax Memory Used: [1-9]\\d* MB\tInit Duration: \\d+\\.\\d\\d ms\t\n");
+  EXPECT_TRUE(std::regex_match(first->logs, cold)) << first->logs;
+  const std::string id2 = second->request_id;
+  std::regex warm("START RequestId: " + id2 +
+                  " Version: \\$LATEST\n"
+                  "handling two\n"
+                  "END RequestId: " +
+                  id2 +
+                  "\n"
+                  "REPORT RequestId: " +
+                  id2 +
+                  "\tDuration: \\d+\\.\\d\\d ms\tBilled Duration: \\d+ ms\t"
+                  "Memory Size: 128 MB\tMax Memory Used: [1-9]\\d* MB\t\n");
+  EXPECT_TRUE(std::regex_match(second->logs, warm)) << second->logs;
+
+  std::lock_guard lock(logs_mu_);
+  ASSERT_EQ(logged_.size(), 2u);
+  EXPECT_EQ(logged_[0].first, id);
+  EXPECT_EQ(logged_[0].second, first->logs);
+}
+
+TEST_F(EngineTest, ParallelInvocationsScaleOut) {
+  makeEngine();
+  auto fn = function();
+  std::vector<std::future<Result<InvokeResult>>> futures;
+  for (int i = 0; i < 3; ++i)
+    futures.push_back(invokeAsync(fn, R"({"action": "sleep", "seconds": 0.5})"));
+  EXPECT_EQ(engine_->instanceCount(), 3) << "each request got its own instance";
+  std::set<int64_t> pids;
+  for (auto& f : futures) {
+    ASSERT_EQ(f.wait_for(30s), std::future_status::ready);
+    auto r = f.get();
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    ASSERT_FALSE(r->function_error) << r->payload;
+    pids.insert(payloadOf(*r)["pid"].as_int64());
+  }
+  EXPECT_EQ(pids.size(), 3u);
+  EXPECT_EQ(engine_->instanceCount(), 3);
+}
+
+TEST_F(EngineTest, HandlerErrorKeepsTheInstance) {
+  makeEngine();
+  auto fn = function();
+  auto r = invokeSync(fn, R"({"action": "raise"})");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_TRUE(r->function_error);
+  auto err = payloadOf(*r);
+  EXPECT_EQ(err["errorType"].as_string(), "RuntimeError");
+  EXPECT_EQ(err["errorMessage"].as_string(), "boom");
+  EXPECT_NE(r->logs.find("[ERROR] RuntimeError: boom"), std::string::npos) << r->logs;
+  EXPECT_EQ(engine_->instanceCount(), 1);
+  auto ok = invokeSync(fn, "{}");
+  ASSERT_TRUE(ok.ok());
+  EXPECT_FALSE(ok->cold_start);
+}
+
+TEST_F(EngineTest, TimeoutKillsAndReplacesTheInstance) {
+  makeEngine();
+  auto fn = function(/*timeout_s=*/1);
+  auto warm = invokeSync(fn, "{}");
+  ASSERT_TRUE(warm.ok());
+  auto begin = std::chrono::steady_clock::now();
+  auto r = invokeSync(fn, R"({"action": "sleep", "seconds": 30})");
+  auto took = std::chrono::steady_clock::now() - begin;
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_TRUE(r->function_error);
+  EXPECT_GE(took, 1s);
+  EXPECT_LT(took, 5s);
+  auto err = payloadOf(*r);
+  EXPECT_EQ(err["errorType"].as_string(), "Sandbox.Timedout");
+  EXPECT_EQ(err["errorMessage"].as_string(),
+            "RequestId: " + r->request_id + " Error: Task timed out after 1.00 seconds");
+  EXPECT_TRUE(std::regex_search(
+      r->logs, std::regex("\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z " + r->request_id +
+                          " Task timed out after 1.00 seconds\nEND RequestId: ")))
+      << r->logs;
+  EXPECT_EQ(engine_->instanceCount(), 0);
+
+  auto next = invokeSync(fn, "{}");
+  ASSERT_TRUE(next.ok());
+  EXPECT_TRUE(next->cold_start);
+  EXPECT_NE(payloadOf(*next)["pid"], payloadOf(*warm)["pid"]);
+}
+
+TEST_F(EngineTest, CrashIsRuntimeExitError) {
+  makeEngine();
+  auto fn = function();
+  auto r = invokeSync(fn, R"({"action": "exit"})");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_TRUE(r->function_error);
+  auto err = payloadOf(*r);
+  EXPECT_EQ(err["errorType"].as_string(), "Runtime.ExitError");
+  EXPECT_EQ(err["errorMessage"].as_string(),
+            "RequestId: " + r->request_id + " Error: Runtime exited with error: exit status 3");
+  EXPECT_EQ(engine_->instanceCount(), 0);
+  EXPECT_TRUE(invokeSync(fn, "{}").ok());
+}
+
+TEST_F(EngineTest, InitErrorIsAFunctionError) {
+  makeEngine();
+  auto r = invokeSync(function(3, 1, "missing.handler"), "{}");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_TRUE(r->function_error);
+  auto err = payloadOf(*r);
+  EXPECT_EQ(err["errorType"].as_string(), "Runtime.ImportModuleError");
+  EXPECT_EQ(err["errorMessage"].as_string(),
+            "Unable to import module 'missing': No module named 'missing'");
+  EXPECT_NE(r->logs.find("[ERROR] Runtime.ImportModuleError"), std::string::npos) << r->logs;
+  EXPECT_NE(r->logs.find("START RequestId: "), std::string::npos);
+  EXPECT_EQ(engine_->instanceCount(), 0);
+}
+
+TEST_F(EngineTest, MaxInstancesIsEnforced) {
+  options_.max_instances = 1;
+  makeEngine();
+  auto fn = function();
+  auto busy = invokeAsync(fn, R"({"action": "sleep", "seconds": 1})");
+  auto rejected = invokeSync(fn, "{}");
+  ASSERT_FALSE(rejected.ok());
+  EXPECT_EQ(rejected.error().code, ErrorCode::kResourceExhausted);
+  EXPECT_NE(rejected.error().message.find("Rate Exceeded."), std::string::npos);
+  ASSERT_EQ(busy.wait_for(30s), std::future_status::ready);
+  EXPECT_TRUE(busy.get().ok());
+
+  // An idle instance of another function yields its slot.
+  auto other = function();
+  other->name = "other";
+  auto r = invokeSync(other, "{}");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(engine_->instanceCount(), 1);
+}
+
+TEST_F(EngineTest, IdleInstancesAreReaped) {
+  options_.idle_timeout = 200ms;
+  makeEngine();
+  ASSERT_TRUE(invokeSync(function(), "{}").ok());
+  EXPECT_TRUE(eventually([&] { return engine_->instanceCount() == 0; }));
+}
+
+TEST_F(EngineTest, BusyInstancesAreNotReaped) {
+  options_.idle_timeout = 50ms;
+  makeEngine();
+  auto busy = invokeAsync(function(), R"({"action": "sleep", "seconds": 0.5})");
+  ASSERT_EQ(busy.wait_for(30s), std::future_status::ready);
+  auto r = busy.get();
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(r->function_error) << r->payload;
+}
+
+TEST_F(EngineTest, EvictStopsIdleAndRetiresBusy) {
+  makeEngine();
+  auto fn = function();
+  ASSERT_TRUE(invokeSync(fn, "{}").ok());
+  EXPECT_EQ(engine_->instanceCount(), 1);
+  engine_->evict("fn");
+  EXPECT_EQ(engine_->instanceCount(), 0);
+
+  auto busy = invokeAsync(fn, R"({"action": "sleep", "seconds": 0.3})");
+  engine_->evict("fn");
+  ASSERT_EQ(busy.wait_for(30s), std::future_status::ready);
+  auto r = busy.get();
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(r->function_error) << "a busy instance finishes its request";
+  EXPECT_EQ(engine_->instanceCount(), 0) << "and is then stopped";
+}
+
+TEST_F(EngineTest, OlderRevisionsAreNeverReused) {
+  makeEngine();
+  auto v1 = invokeSync(function(3, 1), "{}");
+  ASSERT_TRUE(v1.ok());
+  auto v2 = invokeSync(function(3, 2), "{}");
+  ASSERT_TRUE(v2.ok());
+  EXPECT_TRUE(v2->cold_start);
+  EXPECT_EQ(payloadOf(*v2)["version"].as_string(), "2");
+  EXPECT_NE(payloadOf(*v2)["pid"], payloadOf(*v1)["pid"]);
+  EXPECT_EQ(engine_->instanceCount(), 1) << "the idle revision-1 instance was stopped";
+}
+
+TEST_F(EngineTest, SpawnFailureIsUnavailable) {
+  makeEngine();
+  auto fn = function();
+  fn->code_dir = root_ / "does-not-exist";
+  auto r = invokeSync(fn, "{}");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::kUnavailable);
+  EXPECT_NE(r.error().message.find("cannot start an instance of function 'fn'"), std::string::npos)
+      << r.error().message;
+  EXPECT_EQ(engine_->instanceCount(), 0);
+}
+
+TEST_F(EngineTest, ShutdownFailsInFlightAndLaterInvocations) {
+  makeEngine();
+  auto fn = function();
+  ASSERT_TRUE(invokeSync(fn, "{}").ok());
+  // Takes the warm instance at once; shutdown kills it whether or not the event was sent yet.
+  auto in_flight = invokeAsync(fn, R"({"action": "sleep", "seconds": 30})");
+  engine_->shutdown();
+  ASSERT_EQ(in_flight.wait_for(10s), std::future_status::ready);
+  auto r = in_flight.get();
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::kUnavailable);
+  EXPECT_EQ(engine_->instanceCount(), 0);
+  auto after = invokeSync(fn, "{}");
+  ASSERT_FALSE(after.ok());
+  EXPECT_EQ(after.error().code, ErrorCode::kUnavailable);
+  engine_->shutdown();  // idempotent
+}
+
+}  // namespace
+}  // namespace gust::engine
