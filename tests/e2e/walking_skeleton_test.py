@@ -100,7 +100,7 @@ class WalkingSkeletonTest(unittest.TestCase):
             self.assertEqual(self.server.cli("rm", "updatable").returncode, 0)
             r = self.server.cli("invoke", "updatable")
             self.assertEqual(r.returncode, 2)
-            self.assertIn("not found", r.stderr)
+            self.assertIn("\"updatable\" does not exist", r.stderr)
         finally:
             shutil.rmtree(work)
 
