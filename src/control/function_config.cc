@@ -10,6 +10,7 @@
 #include <set>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <yaml-cpp/yaml.h>
 #include <boost/json.hpp>
 
@@ -18,8 +19,8 @@
 namespace gust::control {
 namespace {
 
-// Must match runtime::supportedRuntimes(); the control plane validates without linking the
-// runtime component, so the list is repeated here and a test in runtime/ keeps them equal.
+// Must match runtime::supportedRuntimes(). The control plane validates without depending on the
+// runtime component, so the list is repeated here: add a runtime to both places.
 constexpr std::array<std::string_view, 1> kSupportedRuntimes = {"python3.11"};
 
 // Set by the platform for every invocation; a function may not override them.

@@ -59,11 +59,11 @@ inline std::vector<std::string> listDir(const std::filesystem::path& dir) {
 
 // One entry of a hand-built zip.
 struct ZipEntry {
-  std::string name;
-  std::string content;
+  std::string name{};
+  std::string content{};
   mode_t type = AE_IFREG;
   int perm = 0644;
-  std::string link;  // symlink target (zips cannot carry hard links)
+  std::string link{};  // symlink target (zips cannot carry hard links)
 };
 
 // Builds a zip with libarchive writing names and types exactly as given, including ones the

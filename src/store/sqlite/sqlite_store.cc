@@ -98,6 +98,12 @@ Result<std::map<std::string, std::string>> environmentFromJson(std::string_view 
   return env;
 }
 
+Status execOn(sqlite3* db, const std::string& sql, std::string_view what) {
+  if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK)
+    return sqliteError(db, fmt::format("cannot {}", what));
+  return okStatus();
+}
+
 class SqliteStore final : public Store {
  public:
   explicit SqliteStore(DbPtr db) : db_(std::move(db)) {}
@@ -106,15 +112,15 @@ class SqliteStore final : public Store {
     std::lock_guard lock(mu_);
     // IMMEDIATE takes the write lock up front, so the revision read below cannot race another
     // process's write between the SELECT and the INSERT.
-    GUST_TRY(exec("BEGIN IMMEDIATE", "begin transaction"));
+    GUST_TRY(execOn(db_.get(), "BEGIN IMMEDIATE", "begin transaction"));
     Result<FunctionRecord> result = putLocked(std::move(record));
     if (!result.ok()) {
-      (void)exec("ROLLBACK", "roll back");
+      (void)execOn(db_.get(), "ROLLBACK", "roll back");
       return result;
     }
-    Status committed = exec("COMMIT", "commit");
+    Status committed = execOn(db_.get(), "COMMIT", "commit");
     if (!committed.ok()) {
-      (void)exec("ROLLBACK", "roll back");
+      (void)execOn(db_.get(), "ROLLBACK", "roll back");
       return committed.error();
     }
     return result;
@@ -155,12 +161,6 @@ class SqliteStore final : public Store {
     if (sqlite3_changes(db_.get()) == 0)
       return Error::notFound(fmt::format(
           "function \"{}\" does not exist; list functions to see the deployed names", name));
-    return okStatus();
-  }
-
-  Status exec(const char* sql, std::string_view what) {
-    if (sqlite3_exec(db_.get(), sql, nullptr, nullptr, nullptr) != SQLITE_OK)
-      return sqliteError(db_.get(), fmt::format("cannot {}", what));
     return okStatus();
   }
 
@@ -255,12 +255,6 @@ Result<int> userVersion(sqlite3* db) {
   return sqlite3_column_int(stmt.get(), 0);
 }
 
-Status execOn(sqlite3* db, const std::string& sql, std::string_view what) {
-  if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK)
-    return sqliteError(db, fmt::format("cannot {}", what));
-  return okStatus();
-}
-
 Status migrate(sqlite3* db, const std::filesystem::path& path) {
   GUST_TRY(execOn(db, "BEGIN IMMEDIATE", "begin schema migration"));
   Status status = [&]() -> Status {
@@ -303,7 +297,6 @@ Result<std::unique_ptr<Store>> openSqliteStore(const std::filesystem::path& path
   // without shared memory support stays in its old mode, which is still correct, only slower.
   GUST_TRY(execOn(db.get(), "PRAGMA journal_mode = WAL", "enable WAL mode"));
   GUST_TRY(execOn(db.get(), "PRAGMA synchronous = FULL", "set synchronous=FULL"));
-  GUST_TRY(execOn(db.get(), "PRAGMA foreign_keys = ON", "enable foreign keys"));
   GUST_TRY(migrate(db.get(), path));
   return std::unique_ptr<Store>(std::make_unique<SqliteStore>(std::move(db)));
 }
