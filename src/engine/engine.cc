@@ -331,6 +331,7 @@ class EngineImpl final : public Engine {
           return false;
         });
       }
+      std::erase_if(idle_, [](const auto& entry) { return entry.second.empty(); });
       if (!to_stop.empty()) {
         lock.unlock();
         to_stop.clear();  // kills and reaps
