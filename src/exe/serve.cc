@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -16,6 +17,7 @@
 
 #include "common/crypto.h"
 #include "common/files.h"
+#include "common/unique_fd.h"
 #include "control/function_service.h"
 #include "engine/engine.h"
 #include "gateway/gateway.h"
@@ -89,6 +91,15 @@ Status checkReachableBySandboxUser(const fs::path& dir) {
   return okStatus();
 }
 
+// Creates `path` empty with mode 0600 if missing, or restricts an existing file to 0600.
+Status ownerOnlyFile(const fs::path& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CREAT | O_CLOEXEC, 0600));
+  if (!fd) return Error::fromErrno("cannot create " + path.string(), errno);
+  if (::fchmod(fd.get(), 0600) != 0)
+    return Error::fromErrno("cannot chmod " + path.string(), errno);
+  return okStatus();
+}
+
 Result<std::string> loadOrCreateToken(const fs::path& path) {
   if (fs::exists(path)) {
     GUST_ASSIGN_OR_RETURN(std::string token, readFile(path));
@@ -146,6 +157,9 @@ int serve(const ServeArgs& args) {
   }
   auto token = loadOrCreateToken(data / "token");
   if (!token) return fail(token.error());
+  // The database holds functions' environments: owner-only, like the token. SQLite gives its
+  // -wal and -shm files the database file's permissions.
+  if (auto st = ownerOnlyFile(data / "gust.db"); !st) return fail(st.error());
   auto store = store::openSqliteStore(data / "gust.db");
   if (!store) return fail(store.error());
   auto blobs = store::BlobStore::open(data / "blobs");

@@ -163,8 +163,21 @@ class WalkingSkeletonTest(unittest.TestCase):
         self.assertIn("invalid bearer token", r.stderr)
         r = self.server.cli("ls", env={"GUST_TOKEN": self.server.token()})
         self.assertEqual(r.returncode, 0, r.stderr)
-        mode = stat.S_IMODE(os.stat(os.path.join(self.server.data_dir, "token")).st_mode)
-        self.assertEqual(mode, 0o600)
+        for secret in ("token", "gust.db", "gust.db-wal"):
+            mode = stat.S_IMODE(os.stat(os.path.join(self.server.data_dir, secret)).st_mode)
+            self.assertEqual(mode, 0o600, secret)
+
+    def test_functions_cannot_read_the_servers_secrets(self):
+        self.deploy(function_dir("snoop"))
+        data = self.server.data_dir
+        secrets = [os.path.join(data, name) for name in ("token", "gust.db", "gust.db-wal")]
+        r = self.server.cli("invoke", "snoop", "--payload", json.dumps({"paths": secrets}))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        result = json.loads(r.stdout)
+        if os.geteuid() == 0:
+            self.assertEqual((result["uid"], result["euid"]), (65534, 65534))
+        for path in secrets:
+            self.assertEqual(result["outcome"][path], "PermissionError", path)
 
     def test_healthz_and_unknown_routes(self):
         status, _, body = self.server.raw("GET", "/healthz", auth=False)
