@@ -28,6 +28,7 @@
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <boost/json.hpp>
 
 #include "common/crypto.h"
 #include "runtime/runtime.h"
@@ -92,32 +93,9 @@ std::string isoTimeNow() {
                      tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms % 1000);
 }
 
-std::string jsonEscape(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20)
-          out += fmt::format("\\u{:04x}", static_cast<int>(c));
-        else
-          out.push_back(c);
-    }
-  }
-  return out;
-}
-
 std::string errorJson(std::string_view type, std::string_view message) {
-  return fmt::format(R"({{"errorMessage":"{}","errorType":"{}"}})", jsonEscape(message),
-                     jsonEscape(type));
+  return boost::json::serialize(
+      boost::json::object{{"errorMessage", message}, {"errorType", type}});
 }
 
 // As Go's os.ProcessState prints it, which is what Lambda reports.
