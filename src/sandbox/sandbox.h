@@ -18,10 +18,16 @@
 namespace gust::sandbox {
 
 struct Limits {
-  int memory_mb = 128;
+  int memory_mb = 128;  // the memory cgroup limit, no swap; CPU share is proportional to it
   int max_processes = 64;
   int max_open_files = 1024;
-  uint64_t tmp_bytes = 512ull << 20;
+  uint64_t tmp_bytes = 512ull << 20;  // size of the private /tmp
+};
+
+// What a sandboxed process may reach on the network.
+enum class Network {
+  kNone,    // loopback only, inside its own network namespace
+  kEgress,  // outbound connections; the host's own addresses and other sandboxes unreachable
 };
 
 // What to run. Paths in argv/env are the paths as seen inside the sandbox (see Layout).
@@ -33,6 +39,7 @@ struct SpawnSpec {
   std::filesystem::path code_dir;     // host directory with the function's code (read-only)
   std::filesystem::path runtime_dir;  // host directory with the runtime's bootstrap (read-only)
   Limits limits;
+  Network network = Network::kNone;
 };
 
 // Where the sandbox makes SpawnSpec's directories visible to the process it starts.
@@ -65,6 +72,11 @@ class Process {
   // Like exitStatus(), but waits up to `timeout` for the main process to exit (e.g. after its
   // channel reached EOF, to report how it ended).
   virtual std::optional<int> waitExit(std::chrono::milliseconds timeout) = 0;
+  // True once the sandbox's memory limit has killed one of its processes (a cgroup OOM kill).
+  // Sandboxes without a memory cgroup never report one.
+  virtual bool oomKilled() { return false; }
+  // The sandbox's peak memory use in bytes (for Lambda's "Max Memory Used"), 0 if unknown.
+  virtual uint64_t peakMemoryBytes() { return 0; }
 };
 
 // Thread-safety: spawn() may be called concurrently.
