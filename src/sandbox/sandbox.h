@@ -40,6 +40,11 @@ struct SpawnSpec {
   std::filesystem::path runtime_dir;  // host directory with the runtime's bootstrap (read-only)
   Limits limits;
   Network network = Network::kNone;
+  // Custom runtimes: the sandbox creates a listening TCP socket that the process reaches from
+  // inside (the namespace sandbox binds 127.0.0.1:9001 in the sandbox's network namespace), sets
+  // AWS_LAMBDA_RUNTIME_API=<host:port> in the environment, and hands the listener to the host
+  // (Process::runtimeApiListenFd), which serves the Lambda Runtime API on it.
+  bool runtime_api = false;
 };
 
 // Where the sandbox makes SpawnSpec's directories visible to the process it starts.
@@ -77,6 +82,9 @@ class Process {
   virtual bool oomKilled() { return false; }
   // The sandbox's peak memory use in bytes (for Lambda's "Max Memory Used"), 0 if unknown.
   virtual uint64_t peakMemoryBytes() { return 0; }
+  // With SpawnSpec::runtime_api: the listening socket (non-blocking, owned by the Process);
+  // otherwise -1.
+  virtual int runtimeApiListenFd() const { return -1; }
 };
 
 // Thread-safety: spawn() may be called concurrently.
