@@ -457,6 +457,23 @@ TEST_F(CgroupsTest, KillAllEmptiesTheGroupAndDestructionRemovesIt) {
   for (auto& [dir, controllers] : dirsOf("killall")) EXPECT_FALSE(fs::exists(dir)) << dir;
 }
 
+TEST_F(CgroupsTest, KillAllStopsAForkBomb) {
+  auto cg = manager_->create("bomb", {.memory_mb = 128, .max_processes = 16});
+  ASSERT_TRUE(cg.ok()) << cg.error().message;
+  // Every process forks for ever; pids.max keeps the group at 16 while killAll races it.
+  Child child([] {
+    for (;;) ::fork();
+  });
+  ASSERT_TRUE((*cg)->attach(child.pid()).ok());
+  child.start();
+  std::string pids = dirWith("bomb", "pids");
+  ASSERT_TRUE(eventually([&] { return procsOf(pids).size() >= 8; }));
+  (*cg)->killAll();
+  for (auto& [dir, controllers] : dirsOf("bomb")) EXPECT_TRUE(procsOf(dir).empty()) << dir;
+  int st = child.wait();
+  EXPECT_TRUE(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+}
+
 TEST_F(CgroupsTest, DestructionKillsWhatIsLeft) {
   auto cg = manager_->create("leftover", {});
   ASSERT_TRUE(cg.ok()) << cg.error().message;

@@ -23,6 +23,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -66,26 +67,30 @@ Error writeError(const std::string& path, std::string_view value, int err) {
   return Error::fromErrno(fmt::format("cannot write '{}' to {}", value, path), err);
 }
 
-// Writes `value` to a cgroup control file in one write(), as the kernel expects.
-Status writeAt(int fd, const std::string& path, std::string_view value) {
+// Writes `value` to a cgroup control file in one write(), as the kernel expects. Returns 0 or
+// the errno, for callers that react to a particular one.
+int writeErrno(int fd, std::string_view value) {
   for (;;) {
-    ssize_t n = ::write(fd, value.data(), value.size());
-    if (n >= 0) return okStatus();
-    if (errno != EINTR) return writeError(path, value, errno);
+    if (::write(fd, value.data(), value.size()) >= 0) return 0;
+    if (errno != EINTR) return errno;
   }
 }
 
-Status writeFile(const std::string& path, std::string_view value) {
+int writeFileErrno(const std::string& path, std::string_view value) {
   UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
-  if (!fd) return writeError(path, value, errno);
-  return writeAt(fd.get(), path, value);
+  if (!fd) return errno;
+  return writeErrno(fd.get(), value);
+}
+
+Status writeFile(const std::string& path, std::string_view value) {
+  int err = writeFileErrno(path, value);
+  return err == 0 ? okStatus() : writeError(path, value, err);
 }
 
 // Like writeFile, but a missing file (a feature the kernel lacks) is not an error.
 Status writeFileIfPresent(const std::string& path, std::string_view value) {
-  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
-  if (!fd) return errno == ENOENT ? okStatus() : writeError(path, value, errno);
-  return writeAt(fd.get(), path, value);
+  int err = writeFileErrno(path, value);
+  return err == 0 || err == ENOENT ? okStatus() : writeError(path, value, err);
 }
 
 // Reads a small control file through an fd kept open: cgroup files are seq_files, which restart
@@ -114,23 +119,41 @@ std::vector<pid_t> readPids(const std::string& dir) {
   return out;
 }
 
+// SIGKILLs the processes listed in `pids` that are still in `dir`, without ever signalling a
+// process that merely reused one of those pids: each pid is pinned with a pidfd first, and only
+// signalled if it is still listed in the group afterwards. If the pidfd's process had exited and
+// its pid moved to a newcomer of the group, the signal goes to the dead process (a no-op) and
+// the newcomer is caught in the next round. Without pidfds (before 5.3) we fall back to kill().
+void killListed(const std::string& dir, const std::vector<pid_t>& pids) {
+  std::vector<std::pair<pid_t, UniqueFd>> pinned;
+  pinned.reserve(pids.size());
+  for (pid_t pid : pids) {
+    UniqueFd fd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+    if (!fd && errno == ENOSYS) {
+      for (pid_t p : pids) ::kill(p, SIGKILL);  // ESRCH: already gone
+      return;
+    }
+    if (fd) pinned.emplace_back(pid, std::move(fd));  // ESRCH: already gone
+  }
+  std::vector<pid_t> still = readPids(dir);
+  for (const auto& [pid, fd] : pinned) {
+    if (std::find(still.begin(), still.end(), pid) == still.end()) continue;
+    ::syscall(SYS_pidfd_send_signal, fd.get(), SIGKILL, nullptr, 0);
+  }
+}
+
 // SIGKILLs every process in `dir` (not its subgroups) until it is empty or the deadline passes.
 // On v2 one write to cgroup.kill does it (5.14+); elsewhere we kill the pids listed in
-// cgroup.procs, repeating because a process may fork between the read and the kill. A pid read
-// here can only be reused if its process exited and was reaped in between; the group is one
-// sandbox's, so the window is the sandbox's own exit, and the kernel does not recycle pids
-// quickly (pid_max is large, allocation is cyclic).
+// cgroup.procs, repeating because a process may fork between the read and the kill.
 bool killProcesses(const std::string& dir, bool has_cgroup_kill) {
   auto deadline = Clock::now() + kKillTimeout;
-  auto pause = 50us;
-  for (int round = 0;; ++round) {
+  auto pause = 20us;
+  for (;;) {
     std::vector<pid_t> pids = readPids(dir);
     if (pids.empty()) return true;
     if (Clock::now() >= deadline) return false;
     bool killed_by_group = has_cgroup_kill && writeFile(dir + "/cgroup.kill", "1").ok();
-    if (!killed_by_group) {
-      for (pid_t pid : pids) ::kill(pid, SIGKILL);  // ESRCH: already gone
-    }
+    if (!killed_by_group) killListed(dir, pids);
     // A SIGKILLed task leaves the group as it exits, asynchronously; wait a little, backing off.
     std::this_thread::sleep_for(pause);
     pause = std::min<std::chrono::microseconds>(pause * 2, 5ms);
@@ -243,26 +266,28 @@ Status prepareV2(const std::string& own, const std::string& base,
   };
 
   if (!enabled(own)) {
-    Status st = writeFile(own + "/cgroup.subtree_control", enable);
-    if (!st.ok()) {
-      // EBUSY: processes in <own>. Move them (including this server) to a leaf, then retry.
+    int err = writeFileErrno(own + "/cgroup.subtree_control", enable);
+    if (err == EBUSY) {
+      // Processes in <own>: move them (this server included) to the leaf, then retry. More may
+      // appear while we move (a fork), hence the rounds.
       GUST_TRY(ensureDir(server_leaf));
       for (int round = 0; round < 8; ++round) {
         std::vector<pid_t> pids = readPids(own);
         if (pids.empty()) break;
         for (pid_t pid : pids) {
-          Status moved = writeFile(server_leaf + "/cgroup.procs", std::to_string(pid));
-          // ESRCH: it exited meanwhile. Anything else we report below, via the retry.
-          (void)moved;
+          // ESRCH: it exited meanwhile. Other failures show up as EBUSY in the retry below.
+          (void)writeFileErrno(server_leaf + "/cgroup.procs", std::to_string(pid));
         }
       }
-      Status retry = writeFile(own + "/cgroup.subtree_control", enable);
-      if (!retry.ok()) {
-        return Error::unavailable(
-            fmt::format("cannot enable {} for the children of cgroup {}: {} ({}; {})", enable, own,
-                        retry.error().message,
-                        "a group with enabled controllers must hold no processes", kWritableHint));
-      }
+      err = writeFileErrno(own + "/cgroup.subtree_control", enable);
+    }
+    if (err != 0) {
+      std::string why = err == EBUSY ? "processes remain in it, and a group whose children get "
+                                       "controllers must hold none; move them to a leaf group"
+                                     : kWritableHint;
+      return Error::unavailable(
+          fmt::format("cannot enable {} for the children of cgroup {} ({}): {}", enable, own,
+                      std::strerror(err), why));
     }
   }
   GUST_TRY(ensureDir(base));
