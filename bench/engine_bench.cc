@@ -1,0 +1,279 @@
+// Engine benchmarks: the engine driven directly (no HTTP), with a real sandbox and Debian's
+// /usr/bin/python3 running examples/hello-python.
+//
+//   warm     sequential invocations of one warm instance: invoke() → callback
+//   cold     first invocation of a function with no instance: invoke() → callback
+//   spawn    sandbox creation rate: processes started (and torn down) per second
+//   density  N idle warm instances: unique memory (PSS) per instance
+//
+// Prints medians and tails. Bounded in count (flags) and in time (--max-seconds).
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <map>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "common/crypto.h"
+#include "engine/engine.h"
+#include "runtime/runtime.h"
+#include "sandbox/linux/process_sandbox.h"
+#include "sandbox/sandbox.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+using namespace std::chrono_literals;
+
+struct Args {
+  std::string sandbox = "process";
+  int warm = 5000;
+  int cold = 100;
+  int spawn = 300;
+  int density = 200;
+  int max_seconds = 300;
+};
+
+double ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+
+void report(const char* name, std::vector<double> v, const char* unit = "ms") {
+  if (v.empty()) return;
+  std::sort(v.begin(), v.end());
+  auto at = [&](double p) {
+    return v[std::min(v.size() - 1, size_t(p / 100 * (v.size() - 1) + 0.5))];
+  };
+  std::printf("%-28s n=%-6zu median=%9.3f %s  p90=%9.3f %s  p99=%9.3f %s\n", name, v.size(), at(50),
+              unit, at(90), unit, at(99), unit);
+}
+
+// PSS of one process in KiB, from smaps_rollup.
+long pssKib(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/smaps_rollup");
+  std::string key;
+  long value = 0;
+  while (in >> key) {
+    if (key == "Pss:") {
+      in >> value;
+      return value;
+    }
+    in.ignore(1 << 20, '\n');
+  }
+  return -1;
+}
+
+// Direct children of `pid` and their descendants.
+std::vector<pid_t> descendants(pid_t root) {
+  std::map<pid_t, std::vector<pid_t>> children;
+  for (const auto& e : fs::directory_iterator("/proc")) {
+    pid_t p = std::atoi(e.path().filename().c_str());
+    if (p <= 0) continue;
+    std::ifstream stat(e.path() / "stat");
+    std::string s((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+    auto close = s.rfind(')');
+    if (close == std::string::npos) continue;
+    pid_t ppid = 0;
+    char state = 0;
+    std::sscanf(s.c_str() + close + 1, " %c %d", &state, &ppid);
+    children[ppid].push_back(p);
+  }
+  std::vector<pid_t> out;
+  std::vector<pid_t> todo{root};
+  while (!todo.empty()) {
+    pid_t p = todo.back();
+    todo.pop_back();
+    for (pid_t c : children[p]) {
+      out.push_back(c);
+      todo.push_back(c);
+    }
+  }
+  return out;
+}
+
+class Bench {
+ public:
+  Bench(Args args, fs::path work) : args_(std::move(args)), work_(std::move(work)) {
+    runtime_dir_ = work_ / "runtime";
+    auto st = gust::runtime::installRuntimeFiles(runtime_dir_);
+    if (!st.ok()) die(st.error().message);
+    gust::sandbox::ProcessSandboxOptions options;
+    options.scratch_root = work_ / "scratch";
+    fs::create_directories(options.scratch_root);
+    ::chmod(options.scratch_root.c_str(), 0711);
+    sandbox_ = gust::sandbox::makeProcessSandbox(options);
+    deadline_ = Clock::now() + std::chrono::seconds(args_.max_seconds);
+  }
+
+  std::unique_ptr<gust::engine::Engine> makeEngine() {
+    gust::engine::EngineOptions options;
+    options.runtime_dir = runtime_dir_;
+    options.idle_timeout = 10min;
+    options.max_instances = std::max(1000, args_.density + 10);
+    options.worker_threads = 8;
+    return gust::engine::makeEngine(options, *sandbox_);
+  }
+
+  std::shared_ptr<const gust::engine::FunctionSpec> function(std::string name) {
+    auto spec = std::make_shared<gust::engine::FunctionSpec>();
+    spec->name = std::move(name);
+    spec->runtime = "python3.11";
+    spec->handler = "app.handler";
+    spec->environment = {{"GREETING", "Hello"}};
+    spec->code_dir = fs::path(GUST_SOURCE_DIR) / "examples" / "hello-python";
+    spec->revision = 1;
+    return spec;
+  }
+
+  // One invocation; returns its latency and checks the result.
+  double invoke(gust::engine::Engine& engine,
+                std::shared_ptr<const gust::engine::FunctionSpec> fn) {
+    std::promise<gust::Result<gust::engine::InvokeResult>> p;
+    auto f = p.get_future();
+    gust::engine::InvokeRequest req;
+    req.function = std::move(fn);
+    req.payload = R"({"name":"bench"})";
+    auto t0 = Clock::now();
+    engine.invoke(std::move(req),
+                  [&p](gust::Result<gust::engine::InvokeResult> r) { p.set_value(std::move(r)); });
+    auto r = f.get();
+    double dt = ms(Clock::now() - t0);
+    if (!r.ok()) die(r.error().message);
+    if (r->function_error || r->payload != R"({"message": "Hello, bench!"})") die(r->payload);
+    return dt;
+  }
+
+  void warm() {
+    auto engine = makeEngine();
+    auto fn = function("warm");
+    invoke(*engine, fn);
+    std::vector<double> v;
+    for (int i = 0; i < args_.warm && Clock::now() < deadline_; ++i)
+      v.push_back(invoke(*engine, fn));
+    report("warm invoke (engine)", v);
+  }
+
+  void cold() {
+    auto engine = makeEngine();
+    std::vector<double> v;
+    for (int i = 0; i < args_.cold + 3 && Clock::now() < deadline_; ++i) {
+      double dt = invoke(*engine, function("cold-" + std::to_string(i)));
+      if (i >= 3) v.push_back(dt);  // the first few warm the page cache
+      engine->evict("cold-" + std::to_string(i));
+    }
+    report("cold start (engine)", v);
+  }
+
+  void spawnRate() {
+    gust::sandbox::SpawnSpec spec;
+    spec.argv = {"/usr/bin/true"};
+    spec.code_dir = fs::path(GUST_SOURCE_DIR) / "examples" / "hello-python";
+    spec.runtime_dir = runtime_dir_;
+    const int threads = 2;
+    std::atomic<int> left{args_.spawn};
+    auto t0 = Clock::now();
+    std::vector<std::thread> pool;
+    for (int t = 0; t < threads; ++t) {
+      pool.emplace_back([&] {
+        while (left.fetch_sub(1) > 0 && Clock::now() < deadline_) {
+          auto p = sandbox_->spawn(spec);
+          if (!p.ok()) die(p.error().message);
+          (*p)->waitExit(5s);
+        }
+      });
+    }
+    for (auto& t : pool) t.join();
+    double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+    std::printf("%-28s n=%-6d %.0f sandboxes/s (spawn + exit + teardown, %d threads)\n",
+                "sandbox spawn rate", args_.spawn, args_.spawn / secs, threads);
+  }
+
+  void density() {
+    auto engine = makeEngine();
+    auto fn = function("dense");
+    // N concurrent invocations of a cold function start N instances, which then stay idle.
+    std::vector<std::future<void>> done;
+    for (int i = 0; i < args_.density; ++i) {
+      done.push_back(std::async(std::launch::async, [&] { invoke(*engine, fn); }));
+    }
+    for (auto& d : done) d.get();
+    auto pids = descendants(::getpid());
+    long total = 0;
+    int python = 0;
+    for (pid_t p : pids) {
+      long kib = pssKib(p);
+      if (kib <= 0) continue;
+      total += kib;
+      ++python;
+    }
+    std::printf(
+        "%-28s %d instances live, %d processes, PSS total %.1f MiB, %.2f MiB per instance\n",
+        "density (idle warm)", engine->instanceCount(), python, total / 1024.0,
+        total / 1024.0 / std::max(1, engine->instanceCount()));
+  }
+
+ private:
+  [[noreturn]] static void die(const std::string& why) {
+    std::fprintf(stderr, "engine_bench: %s\n", why.c_str());
+    std::exit(1);
+  }
+
+  Args args_;
+  fs::path work_;
+  fs::path runtime_dir_;
+  std::unique_ptr<gust::sandbox::Sandbox> sandbox_;
+  Clock::time_point deadline_;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Args args;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    std::string_view k = argv[i];
+    int v = std::atoi(argv[i + 1]);
+    if (k == "--warm")
+      args.warm = v;
+    else if (k == "--cold")
+      args.cold = v;
+    else if (k == "--spawn")
+      args.spawn = v;
+    else if (k == "--density")
+      args.density = v;
+    else if (k == "--max-seconds")
+      args.max_seconds = v;
+    else if (k == "--sandbox")
+      args.sandbox = argv[i + 1];
+    else {
+      std::fprintf(stderr,
+                   "usage: engine_bench [--warm N] [--cold N] [--spawn N] [--density N] "
+                   "[--max-seconds S] [--sandbox process]\n");
+      return 2;
+    }
+  }
+  fs::path work = fs::temp_directory_path() / ("gust-engine-bench-" + gust::randomHex(4));
+  fs::create_directories(work);
+  ::chmod(work.c_str(), 0711);
+  {
+    Bench bench(args, work);
+    std::printf("engine benchmark, sandbox=%s, %u cores\n", args.sandbox.c_str(),
+                std::thread::hardware_concurrency());
+    bench.warm();
+    bench.cold();
+    bench.spawnRate();
+    bench.density();
+  }
+  fs::remove_all(work);
+  return 0;
+}
