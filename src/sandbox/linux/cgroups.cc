@@ -21,6 +21,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -119,44 +120,73 @@ std::vector<pid_t> readPids(const std::string& dir) {
   return out;
 }
 
-// SIGKILLs the processes listed in `pids` that are still in `dir`, without ever signalling a
-// process that merely reused one of those pids: each pid is pinned with a pidfd first, and only
-// signalled if it is still listed in the group afterwards. If the pidfd's process had exited and
-// its pid moved to a newcomer of the group, the signal goes to the dead process (a no-op) and
-// the newcomer is caught in the next round. Without pidfds (before 5.3) we fall back to kill().
-void killListed(const std::string& dir, const std::vector<pid_t>& pids) {
-  std::vector<std::pair<pid_t, UniqueFd>> pinned;
-  pinned.reserve(pids.size());
+// Waits until every fd in `fds` polls readable with `events`, or until `deadline`.
+void waitAll(std::vector<pollfd>& fds, Clock::time_point deadline) {
+  while (!fds.empty()) {
+    auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now());
+    if (left.count() <= 0) return;
+    int n = ::poll(fds.data(), fds.size(), static_cast<int>(left.count()));
+    if (n < 0 && errno != EINTR) return;
+    std::erase_if(fds, [](const pollfd& p) { return p.revents != 0; });
+  }
+}
+
+// SIGKILLs the processes listed in `pids` that are still in `dir` and waits until they have
+// exited (a task leaves its groups before its pidfd polls readable) or `deadline`.
+//
+// No process that merely reused one of those pids is signalled: each pid is pinned with a pidfd
+// first, and only signalled if it is still listed in the group afterwards. If the pidfd's process
+// had exited and its pid gone to a newcomer of the group, the signal goes to the dead process (a
+// no-op) and the newcomer is caught in the next round. Without pidfds (before 5.3) we fall back
+// to kill() and a short sleep.
+void killListed(const std::string& dir, const std::vector<pid_t>& pids,
+                Clock::time_point deadline) {
+  std::vector<UniqueFd> pinned;
+  std::vector<pid_t> pinned_pids;
   for (pid_t pid : pids) {
     UniqueFd fd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
     if (!fd && errno == ENOSYS) {
       for (pid_t p : pids) ::kill(p, SIGKILL);  // ESRCH: already gone
+      std::this_thread::sleep_for(1ms);
       return;
     }
-    if (fd) pinned.emplace_back(pid, std::move(fd));  // ESRCH: already gone
+    if (!fd) continue;  // ESRCH: already gone
+    pinned.push_back(std::move(fd));
+    pinned_pids.push_back(pid);
   }
   std::vector<pid_t> still = readPids(dir);
-  for (const auto& [pid, fd] : pinned) {
-    if (std::find(still.begin(), still.end(), pid) == still.end()) continue;
-    ::syscall(SYS_pidfd_send_signal, fd.get(), SIGKILL, nullptr, 0);
+  std::vector<pollfd> waiting;
+  for (size_t i = 0; i < pinned.size(); ++i) {
+    if (std::find(still.begin(), still.end(), pinned_pids[i]) == still.end()) continue;
+    if (::syscall(SYS_pidfd_send_signal, pinned[i].get(), SIGKILL, nullptr, 0) == 0) {
+      waiting.push_back({pinned[i].get(), POLLIN, 0});
+    }
   }
+  waitAll(waiting, deadline);
 }
 
 // SIGKILLs every process in `dir` (not its subgroups) until it is empty or the deadline passes.
-// On v2 one write to cgroup.kill does it (5.14+); elsewhere we kill the pids listed in
-// cgroup.procs, repeating because a process may fork between the read and the kill.
+// On v2 one write to cgroup.kill does it (5.14+), and cgroup.events reports when the group
+// empties; elsewhere we kill the pids listed in cgroup.procs, repeating because a process may
+// fork between the read and the kill.
 bool killProcesses(const std::string& dir, bool has_cgroup_kill) {
   auto deadline = Clock::now() + kKillTimeout;
-  auto pause = 20us;
+  // Opened before the kill, so the change of "populated" after it raises POLLPRI.
+  UniqueFd events;
+  if (has_cgroup_kill) {
+    events.reset(::open((dir + "/cgroup.events").c_str(), O_RDONLY | O_CLOEXEC));
+  }
   for (;;) {
     std::vector<pid_t> pids = readPids(dir);
     if (pids.empty()) return true;
     if (Clock::now() >= deadline) return false;
-    bool killed_by_group = has_cgroup_kill && writeFile(dir + "/cgroup.kill", "1").ok();
-    if (!killed_by_group) killListed(dir, pids);
-    // A SIGKILLed task leaves the group as it exits, asynchronously; wait a little, backing off.
-    std::this_thread::sleep_for(pause);
-    pause = std::min<std::chrono::microseconds>(pause * 2, 5ms);
+    if (events && writeFileErrno(dir + "/cgroup.kill", "1") == 0) {
+      // Re-check at least every few ms in case the notification was missed.
+      std::vector<pollfd> waiting = {{events.get(), POLLPRI, 0}};
+      waitAll(waiting, std::min(deadline, Clock::now() + 5ms));
+    } else {
+      killListed(dir, pids, deadline);
+    }
   }
 }
 
