@@ -10,6 +10,8 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+
+#include <linux/sched.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -17,6 +19,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <functional>
 #include <string>
@@ -27,6 +30,7 @@
 
 #include "common/files.h"
 #include "sandbox/linux/cgroup_layout.h"
+#include "sandbox/linux/cgroups_internal.h"
 
 namespace gust::sandbox {
 namespace {
@@ -545,6 +549,85 @@ TEST_F(CgroupsTest, DetectTwiceSharesTheParent) {
   auto a = manager_->create("one", {});
   auto b = (*again)->create("two", {});
   EXPECT_TRUE(a.ok() && b.ok());
+}
+
+// The v2 paths (directory fd, clone3(CLONE_INTO_CGROUP), cgroup.kill, cgroup.events) on the
+// machine's cgroup2 mount, with no controllers: on a hybrid host it is the only v2 hierarchy
+// there is, and on a pure v2 host this complements the fixture above.
+class CgroupsV2Test : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (::geteuid() != 0) GTEST_SKIP() << "cgroups need root";
+    auto mounts = parseCgroupMounts(*readFile("/proc/self/mountinfo"));
+    auto own = parseProcCgroup(*readFile("/proc/self/cgroup"));
+    std::string dir = v2OwnDir(mounts, own);
+    if (dir.empty()) GTEST_SKIP() << "no cgroup2 hierarchy";
+    parent_ = "gust-test-v2-" + std::to_string(::getpid());
+    base_ = dir + "/" + parent_;
+    CgroupPlan plan;
+    plan.hierarchies.push_back({CgroupVersion::kV2, dir, "", {}});
+    auto m = makeCgroupManager(plan, parent_, "cgroup v2");
+    ASSERT_TRUE(m.ok()) << m.error().message;
+    manager_ = std::move(*m);
+    // The root group has no cgroup.kill, so look in ours.
+    if (!fs::exists(base_ + "/cgroup.kill")) GTEST_SKIP() << "no cgroup.kill (kernel before 5.14)";
+  }
+
+  std::string parent_, base_;
+  std::unique_ptr<CgroupManager> manager_;
+};
+
+// clone3(CLONE_INTO_CGROUP) of a child that waits to be killed; returns its pid.
+pid_t cloneInto(int cgroup_fd) {
+  clone_args args{};
+  args.flags = CLONE_INTO_CGROUP;
+  args.exit_signal = SIGCHLD;
+  args.cgroup = static_cast<uint64_t>(cgroup_fd);
+  long pid = ::syscall(SYS_clone3, &args, sizeof args);
+  if (pid == 0) {
+    for (;;) ::pause();
+  }
+  return static_cast<pid_t>(pid);
+}
+
+TEST_F(CgroupsV2Test, CloneIntoKillAllAndRemove) {
+  auto cg = manager_->create("v2", {});
+  ASSERT_TRUE(cg.ok()) << cg.error().message;
+  std::string dir = base_ + "/v2";
+  ASSERT_GE((*cg)->cloneIntoFd(), 0);
+  pid_t cloned = cloneInto((*cg)->cloneIntoFd());
+  ASSERT_GT(cloned, 0) << std::strerror(errno);
+  Child attached([] { ::pause(); });
+  ASSERT_TRUE((*cg)->attach(attached.pid()).ok());
+  std::vector<std::string> procs = procsOf(dir);
+  std::sort(procs.begin(), procs.end());
+  std::vector<std::string> want = {std::to_string(cloned), std::to_string(attached.pid())};
+  std::sort(want.begin(), want.end());
+  EXPECT_EQ(procs, want);
+  EXPECT_FALSE((*cg)->oomKilled());
+  EXPECT_EQ((*cg)->peakMemoryBytes(), 0u);  // no memory controller here
+
+  (*cg)->killAll();
+  EXPECT_TRUE(procsOf(dir).empty());
+  int st = 0;
+  ASSERT_EQ(::waitpid(cloned, &st, 0), cloned);
+  EXPECT_TRUE(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+  st = attached.wait();
+  EXPECT_TRUE(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+  cg->reset();
+  EXPECT_FALSE(fs::exists(dir));
+}
+
+TEST_F(CgroupsV2Test, CleanupStaleKillsWithCgroupKill) {
+  Child child([] { ::pause(); });
+  std::string stale = base_ + "/stale";
+  ASSERT_EQ(::mkdir(stale.c_str(), 0755), 0);
+  ASSERT_TRUE(writeProcs(stale, child.pid()));
+  Status st = manager_->cleanupStale();
+  ASSERT_TRUE(st.ok()) << st.error().message;
+  int ws = child.wait();
+  EXPECT_TRUE(WIFSIGNALED(ws) && WTERMSIG(ws) == SIGKILL);
+  EXPECT_FALSE(fs::exists(stale));
 }
 
 }  // namespace

@@ -42,6 +42,7 @@
 #include "common/files.h"
 #include "common/unique_fd.h"
 #include "sandbox/linux/cgroup_layout.h"
+#include "sandbox/linux/cgroups_internal.h"
 
 namespace gust::sandbox {
 namespace {
@@ -284,6 +285,7 @@ struct Hierarchy {
 // exempt), so those are moved to the leaf <own>/<parent>-server first.
 Status prepareV2(const std::string& own, const std::string& base,
                  const std::vector<std::string>& controllers, const std::string& server_leaf) {
+  if (controllers.empty()) return ensureDir(base);
   std::string enable;
   for (const std::string& c : controllers) enable += (enable.empty() ? "+" : " +") + c;
 
@@ -547,7 +549,6 @@ Result<std::unique_ptr<CgroupManager>> CgroupManager::detect(std::string_view pa
   std::vector<CgroupMount> mounts = parseCgroupMounts(mountinfo);
   std::vector<ProcCgroupEntry> own = parseProcCgroup(proc_cgroup);
   const std::string server_leaf_name = std::string(parent) + "-server";
-
   // v2: our group, unless an earlier detect() in this process already moved us to the server
   // leaf; then its parent is the group Gust's tree hangs from.
   std::string v2_own = v2OwnDir(mounts, own);
@@ -577,39 +578,54 @@ Result<std::unique_ptr<CgroupManager>> CgroupManager::detect(std::string_view pa
         required, required, required));
   }
 
-  std::vector<Hierarchy> hierarchies;
-  std::string description;
   bool any_v1 = false, any_v2_mount = false;
   for (const CgroupMount& m : mounts) {
     any_v1 |= m.version == CgroupVersion::kV1;
     any_v2_mount |= m.version == CgroupVersion::kV2;
   }
+  if (in_server_leaf) {
+    for (CgroupHierarchy& h : plan.hierarchies) {
+      if (h.version != CgroupVersion::kV2) continue;
+      h.own_dir = dirName(h.own_dir);
+      h.own_path = dirName(h.own_path);
+    }
+  }
+  return makeCgroupManager(
+      plan, parent, any_v1 ? (any_v2_mount ? "cgroup v1/hybrid" : "cgroup v1") : "cgroup v2");
+}
+
+Result<std::unique_ptr<CgroupManager>> makeCgroupManager(const CgroupPlan& plan,
+                                                         std::string_view parent,
+                                                         std::string_view kind) {
+  if (!validName(parent)) {
+    return Error::invalid(fmt::format(
+        "invalid cgroup parent name '{}': use 1-200 letters, digits, '-' or '_'", parent));
+  }
+  const std::string server_leaf_name = std::string(parent) + "-server";
+  std::vector<Hierarchy> hierarchies;
+  std::string description;
   for (const CgroupHierarchy& ch : plan.hierarchies) {
     Hierarchy h;
     h.version = ch.version;
     h.controllers = ch.controllers;
-    std::string own_dir = ch.own_dir;
+    h.base = ch.own_dir + "/" + std::string(parent);
     if (ch.version == CgroupVersion::kV2) {
-      if (in_server_leaf) own_dir = dirName(own_dir);
-      h.base = own_dir + "/" + std::string(parent);
       // Processes in <own> move to this leaf if needed (the root group is exempt from the rule
       // and keeps them).
-      GUST_TRY(prepareV2(own_dir, h.base, h.controllers, own_dir + "/" + server_leaf_name));
+      GUST_TRY(prepareV2(ch.own_dir, h.base, h.controllers, ch.own_dir + "/" + server_leaf_name));
       h.has_cgroup_kill = ::access((h.base + "/cgroup.kill").c_str(), F_OK) == 0;
     } else {
-      h.base = own_dir + "/" + std::string(parent);
       GUST_TRY(ensureDir(h.base));
     }
     description += fmt::format("{}{} in {}", description.empty() ? "" : ", ",
                                joinWords(h.controllers, "+"), h.base);
     hierarchies.push_back(std::move(h));
   }
-  std::string kind = any_v1 ? (any_v2_mount ? "cgroup v1/hybrid" : "cgroup v1") : "cgroup v2";
   if (!plan.missing.empty()) {
-    description += fmt::format(" (no {} controller: no CPU share)", joinWords(plan.missing, ", "));
+    description += fmt::format(" (no {} controller)", joinWords(plan.missing, ", "));
   }
   return std::unique_ptr<CgroupManager>(
-      new LinuxCgroupManager(std::move(hierarchies), kind + ": " + description));
+      new LinuxCgroupManager(std::move(hierarchies), fmt::format("{}: {}", kind, description)));
 }
 
 }  // namespace gust::sandbox
