@@ -132,22 +132,28 @@ void waitAll(std::vector<pollfd>& fds, Clock::time_point deadline) {
   }
 }
 
-// SIGKILLs the processes listed in `pids` that are still in `dir` and waits until they have
-// exited (a task leaves its groups before its pidfd polls readable) or `deadline`.
+// Waits until the processes listed in `pids` that are still in `dir` have exited (a task leaves
+// its groups before its pidfd polls readable), or until `deadline`; first SIGKILLs them unless
+// `already_killed` (cgroup.kill did).
 //
-// No process that merely reused one of those pids is signalled: each pid is pinned with a pidfd
-// first, and only signalled if it is still listed in the group afterwards. If the pidfd's process
-// had exited and its pid gone to a newcomer of the group, the signal goes to the dead process (a
-// no-op) and the newcomer is caught in the next round. Without pidfds (before 5.3) we fall back
-// to kill() and a short sleep.
-void killListed(const std::string& dir, const std::vector<pid_t>& pids,
+// No process that merely reused one of those pids is signalled or waited for: each pid is pinned
+// with a pidfd first, and only used if it is still listed in the group afterwards. If the
+// pidfd's process had exited and its pid gone to a newcomer of the group, the signal goes to the
+// dead process (a no-op) and the newcomer is caught in the next round. Without pidfds (before
+// 5.3) we fall back to kill() and a short sleep.
+//
+// We do not wait on cgroup.events: the kernel rate-limits its notifications to one per 20 ms
+// per group, and a sandbox is usually killed within 20 ms of the attach that populated it.
+void killListed(const std::string& dir, const std::vector<pid_t>& pids, bool already_killed,
                 Clock::time_point deadline) {
   std::vector<UniqueFd> pinned;
   std::vector<pid_t> pinned_pids;
   for (pid_t pid : pids) {
     UniqueFd fd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
     if (!fd && errno == ENOSYS) {
-      for (pid_t p : pids) ::kill(p, SIGKILL);  // ESRCH: already gone
+      if (!already_killed) {
+        for (pid_t p : pids) ::kill(p, SIGKILL);  // ESRCH: already gone
+      }
       std::this_thread::sleep_for(1ms);
       return;
     }
@@ -159,7 +165,8 @@ void killListed(const std::string& dir, const std::vector<pid_t>& pids,
   std::vector<pollfd> waiting;
   for (size_t i = 0; i < pinned.size(); ++i) {
     if (std::find(still.begin(), still.end(), pinned_pids[i]) == still.end()) continue;
-    if (::syscall(SYS_pidfd_send_signal, pinned[i].get(), SIGKILL, nullptr, 0) == 0) {
+    if (already_killed ||
+        ::syscall(SYS_pidfd_send_signal, pinned[i].get(), SIGKILL, nullptr, 0) == 0) {
       waiting.push_back({pinned[i].get(), POLLIN, 0});
     }
   }
@@ -167,27 +174,17 @@ void killListed(const std::string& dir, const std::vector<pid_t>& pids,
 }
 
 // SIGKILLs every process in `dir` (not its subgroups) until it is empty or the deadline passes.
-// On v2 one write to cgroup.kill does it (5.14+), and cgroup.events reports when the group
-// empties; elsewhere we kill the pids listed in cgroup.procs, repeating because a process may
-// fork between the read and the kill.
+// On v2 one write to cgroup.kill does it (5.14+), also stopping forks under way; elsewhere we
+// kill the pids listed in cgroup.procs, repeating because a process may fork between the read
+// and the kill.
 bool killProcesses(const std::string& dir, bool has_cgroup_kill) {
   auto deadline = Clock::now() + kKillTimeout;
-  // Opened before the kill, so the change of "populated" after it raises POLLPRI.
-  UniqueFd events;
-  if (has_cgroup_kill) {
-    events.reset(::open((dir + "/cgroup.events").c_str(), O_RDONLY | O_CLOEXEC));
-  }
   for (;;) {
     std::vector<pid_t> pids = readPids(dir);
     if (pids.empty()) return true;
     if (Clock::now() >= deadline) return false;
-    if (events && writeFileErrno(dir + "/cgroup.kill", "1") == 0) {
-      // Re-check at least every few ms in case the notification was missed.
-      std::vector<pollfd> waiting = {{events.get(), POLLPRI, 0}};
-      waitAll(waiting, std::min(deadline, Clock::now() + 5ms));
-    } else {
-      killListed(dir, pids, deadline);
-    }
+    bool group_killed = has_cgroup_kill && writeFileErrno(dir + "/cgroup.kill", "1") == 0;
+    killListed(dir, pids, group_killed, deadline);
   }
 }
 
