@@ -551,6 +551,26 @@ TEST_F(CgroupsTest, DetectTwiceSharesTheParent) {
   EXPECT_TRUE(a.ok() && b.ok());
 }
 
+TEST_F(CgroupsTest, UnprivilegedDetectSaysWhatToDo) {
+  // A child that drops root tries to prepare a parent of its own, and reports on its exit code.
+  std::string parent = parent_ + "-nobody";
+  Child child([parent] {
+    if (::setgid(65534) != 0 || ::setuid(65534) != 0) ::_exit(2);
+    auto m = CgroupManager::detect(parent);
+    if (m.ok()) ::_exit(3);
+    if (m.error().code != ErrorCode::kUnavailable) ::_exit(4);
+    if (m.error().message.find("run gust as root or delegate") == std::string::npos) ::_exit(5);
+    ::_exit(0);
+  });
+  child.start();
+  int st = child.wait();
+  ASSERT_TRUE(WIFEXITED(st));
+  EXPECT_EQ(WEXITSTATUS(st), 0);
+  for (auto& [dir, controllers] : dirsOf("")) {
+    EXPECT_FALSE(fs::exists(fs::path(dir).parent_path() / parent)) << dir;
+  }
+}
+
 // The v2 paths (directory fd, clone3(CLONE_INTO_CGROUP), cgroup.kill, cgroup.events) on the
 // machine's cgroup2 mount, with no controllers: on a hybrid host it is the only v2 hierarchy
 // there is, and on a pure v2 host this complements the fixture above.
