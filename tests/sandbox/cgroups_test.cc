@@ -520,6 +520,7 @@ TEST_F(CgroupsTest, ConcurrentCreates) {
   constexpr int kThreads = 4, kPerThread = 10;
   std::atomic<int> failures{0};
   std::vector<std::thread> threads;
+  threads.reserve(kThreads);
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
       std::vector<std::unique_ptr<Cgroup>> groups;

@@ -27,9 +27,10 @@ std::vector<std::string_view> splitOn(std::string_view text, char sep) {
 std::string unescapeOctal(std::string_view s) {
   std::string out;
   out.reserve(s.size());
-  auto isOct = [](char c) { return c >= '0' && c <= '7'; };
+  auto is_oct = [](char c) { return c >= '0' && c <= '7'; };
   for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '\\' && i + 3 < s.size() && isOct(s[i + 1]) && isOct(s[i + 2]) && isOct(s[i + 3])) {
+    if (s[i] == '\\' && i + 3 < s.size() && is_oct(s[i + 1]) && is_oct(s[i + 2]) &&
+        is_oct(s[i + 3])) {
       out.push_back(
           static_cast<char>((s[i + 1] - '0') * 64 + (s[i + 2] - '0') * 8 + (s[i + 3] - '0')));
       i += 3;
@@ -145,8 +146,8 @@ CgroupPlan planCgroups(const std::vector<CgroupMount>& mounts,
                        const std::vector<ProcCgroupEntry>& own,
                        const std::vector<std::string>& v2_controllers) {
   CgroupPlan plan;
-  auto hierarchyFor = [&](CgroupVersion version, const std::string& own_dir,
-                          const std::string& own_path) -> CgroupHierarchy& {
+  auto hierarchy_for = [&](CgroupVersion version, const std::string& own_dir,
+                           const std::string& own_path) -> CgroupHierarchy& {
     for (CgroupHierarchy& h : plan.hierarchies) {
       if (h.own_dir == own_dir) return h;
     }
@@ -163,7 +164,7 @@ CgroupPlan planCgroups(const std::vector<CgroupMount>& mounts,
         if (m.version != CgroupVersion::kV1 || !contains(m.controllers, controller)) continue;
         std::string dir = dirInMount(m, e.path);
         if (dir.empty()) continue;
-        hierarchyFor(CgroupVersion::kV1, dir, e.path).controllers.emplace_back(controller);
+        hierarchy_for(CgroupVersion::kV1, dir, e.path).controllers.emplace_back(controller);
         placed = true;
         break;
       }
@@ -174,7 +175,7 @@ CgroupPlan planCgroups(const std::vector<CgroupMount>& mounts,
       if (!dir.empty()) {
         auto e = std::find_if(own.begin(), own.end(),
                               [](const ProcCgroupEntry& x) { return x.hierarchy_id == 0; });
-        hierarchyFor(CgroupVersion::kV2, dir, e->path).controllers.emplace_back(controller);
+        hierarchy_for(CgroupVersion::kV2, dir, e->path).controllers.emplace_back(controller);
         placed = true;
       }
     }

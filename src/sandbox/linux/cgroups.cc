@@ -54,7 +54,7 @@ using Clock = std::chrono::steady_clock;
 // whose last task just exited. Both are normally well under a millisecond.
 constexpr auto kKillTimeout = 2s;
 constexpr auto kRmdirTimeout = 1s;
-constexpr uint64_t kMiB = 1024 * 1024;
+constexpr uint64_t kMiB = uint64_t{1} << 20;
 
 constexpr const char* kWritableHint =
     "run gust as root or delegate a cgroup subtree to it (systemd: Delegate=yes)";
@@ -223,7 +223,7 @@ std::vector<std::string> subdirectories(const std::string& dir) {
 Status removeTree(const std::string& dir, bool has_cgroup_kill, int depth = 0) {
   if (depth > 16) return Error::internal(fmt::format("cgroup tree too deep at {}", dir));
   for (const std::string& sub : subdirectories(dir)) {
-    GUST_TRY(removeTree(dir + "/" + sub, has_cgroup_kill, depth + 1));
+    GUST_TRY(removeTree(fmt::format("{}/{}", dir, sub), has_cgroup_kill, depth + 1));
   }
   if (!killProcesses(dir, has_cgroup_kill)) {
     return Error::internal(fmt::format(
