@@ -8,6 +8,7 @@ void addClientCommands(CLI::App& app) {
   addDeployCommand(app);
   addInvokeCommand(app);
   addFunctionCommands(app);
+  addLogsCommand(app);
 }
 
 }  // namespace gust::cli

@@ -13,7 +13,7 @@ inline constexpr int kExitOk = 0;
 inline constexpr int kExitFunctionError = 1;  // the function ran and failed
 inline constexpr int kExitError = 2;          // bad input, server unreachable, server error
 
-// Registers deploy, invoke, ls, describe and rm on `app`.
+// Registers deploy, invoke, ls, describe, rm and logs on `app`.
 void addClientCommands(CLI::App& app);
 
 }  // namespace gust::cli

@@ -91,7 +91,9 @@ Result<http::Response> Client::call(std::string method, std::string target, std:
   auto parsed = boost::json::parse(res->body, ec);
   if (!ec && parsed.is_object()) {
     const auto& obj = parsed.as_object();
-    const auto* message = obj.if_contains("message");
+    // A throttled invoke answers Lambda's fields with our explanation in "detail".
+    const auto* message = obj.if_contains("detail");
+    if (!message || !message->is_string()) message = obj.if_contains("message");
     const auto* code = obj.if_contains("code");
     if (message && message->is_string()) {
       return Error{

@@ -9,4 +9,5 @@ namespace gust::cli {
 void addDeployCommand(CLI::App& app);
 void addInvokeCommand(CLI::App& app);
 void addFunctionCommands(CLI::App& app);
+void addLogsCommand(CLI::App& app);
 }  // namespace gust::cli

@@ -50,11 +50,30 @@ constexpr size_t kMaxHandlerLength = 128;  // Lambda's limit
 // memory.
 constexpr size_t kMaxManifestBytes = 1 << 20;
 
-constexpr std::array<std::string_view, 7> kManifestKeys = {
-    "name", "runtime", "handler", "memory", "timeout", "environment", "description"};
-constexpr std::array<std::string_view, 8> kDeployRequestKeys = {
-    "name",    "runtime",     "handler",     "memory",
-    "timeout", "environment", "description", "code_zip_base64"};
+constexpr std::array<std::string_view, 11> kManifestKeys = {"name",
+                                                            "runtime",
+                                                            "handler",
+                                                            "memory",
+                                                            "timeout",
+                                                            "environment",
+                                                            "description",
+                                                            "reserved_concurrency",
+                                                            "provisioned_concurrency",
+                                                            "ephemeral_storage",
+                                                            "network"};
+constexpr std::array<std::string_view, 12> kDeployRequestKeys = {"name",
+                                                                 "runtime",
+                                                                 "handler",
+                                                                 "memory",
+                                                                 "timeout",
+                                                                 "environment",
+                                                                 "description",
+                                                                 "reserved_concurrency",
+                                                                 "provisioned_concurrency",
+                                                                 "ephemeral_storage",
+                                                                 "network",
+                                                                 "code_zip_base64"};
+constexpr std::array<std::string_view, 2> kNetworkModes = {"none", "egress"};
 
 // `value` quoted for an error message: truncated, with control bytes escaped, so a hostile value
 // cannot flood or forge log lines.
@@ -166,6 +185,47 @@ Error timeoutRangeError(std::string_view given) {
                                     given, kMinTimeoutS, kMaxTimeoutS));
 }
 
+Error reservedRangeError(std::string_view given) {
+  return Error::invalid(fmt::format(
+      "reserved_concurrency: {} is out of range; allowed: 0 (throttle every invocation) to {} "
+      "(the account's concurrency limit), or leave it out for no reservation",
+      given, kAccountConcurrencyLimit));
+}
+
+Error provisionedRangeError(std::string_view given) {
+  return Error::invalid(fmt::format(
+      "provisioned_concurrency: {} is out of range; allowed: 0 to {} (at most the function's "
+      "reserved_concurrency)",
+      given, kAccountConcurrencyLimit));
+}
+
+Error ephemeralStorageRangeError(std::string_view given) {
+  return Error::invalid(
+      fmt::format("ephemeral_storage: {} is out of range; allowed: {} to {} (MB of /tmp)", given,
+                  kMinEphemeralStorageMb, kMaxEphemeralStorageMb));
+}
+
+Status validateScaling(const FunctionConfig& c) {
+  if (c.reserved_concurrency &&
+      (*c.reserved_concurrency < 0 || *c.reserved_concurrency > kAccountConcurrencyLimit))
+    return reservedRangeError(std::to_string(*c.reserved_concurrency));
+  int max_provisioned = c.reserved_concurrency.value_or(kAccountConcurrencyLimit);
+  if (c.provisioned_concurrency < 0 || c.provisioned_concurrency > kAccountConcurrencyLimit)
+    return provisionedRangeError(std::to_string(c.provisioned_concurrency));
+  if (c.provisioned_concurrency > max_provisioned)
+    return Error::invalid(fmt::format(
+        "provisioned_concurrency: {} is more than reserved_concurrency ({}); lower it or raise "
+        "reserved_concurrency",
+        c.provisioned_concurrency, max_provisioned));
+  if (c.ephemeral_storage_mb < kMinEphemeralStorageMb ||
+      c.ephemeral_storage_mb > kMaxEphemeralStorageMb)
+    return ephemeralStorageRangeError(std::to_string(c.ephemeral_storage_mb));
+  if (std::find(kNetworkModes.begin(), kNetworkModes.end(), c.network) == kNetworkModes.end())
+    return Error::invalid(fmt::format("network: {} is not a network mode; allowed: {}",
+                                      quoted(c.network), joined(kNetworkModes)));
+  return okStatus();
+}
+
 Status validateEnvironment(const std::map<std::string, std::string>& env) {
   size_t total = 0;
   for (const auto& [key, value] : env) {
@@ -206,6 +266,7 @@ Status validateConfig(const FunctionConfig& config) {
   if (size_t n = utf8Length(config.description); n > kMaxDescriptionChars)
     return Error::invalid(fmt::format("description: is {} characters long; allowed: at most {}", n,
                                       kMaxDescriptionChars));
+  GUST_TRY(validateScaling(config));
   return okStatus();
 }
 
@@ -282,6 +343,20 @@ Result<FunctionConfig> parseManifestNode(const YAML::Node& root) {
     } else if (key == "timeout") {
       GUST_ASSIGN_OR_RETURN(config.timeout_s,
                             yamlInt(value, "timeout", "seconds", timeoutRangeError));
+    } else if (key == "reserved_concurrency") {
+      if (value.IsNull()) continue;  // no reservation, as when the key is absent
+      GUST_ASSIGN_OR_RETURN(
+          config.reserved_concurrency,
+          yamlInt(value, "reserved_concurrency", "invocations at once", reservedRangeError));
+    } else if (key == "provisioned_concurrency") {
+      GUST_ASSIGN_OR_RETURN(
+          config.provisioned_concurrency,
+          yamlInt(value, "provisioned_concurrency", "instances", provisionedRangeError));
+    } else if (key == "ephemeral_storage") {
+      GUST_ASSIGN_OR_RETURN(config.ephemeral_storage_mb,
+                            yamlInt(value, "ephemeral_storage", "MB", ephemeralStorageRangeError));
+    } else if (key == "network") {
+      GUST_ASSIGN_OR_RETURN(config.network, yamlString(value, "network"));
     } else if (key == "environment") {
       if (value.IsNull()) continue;  // "environment:" with nothing under it: no variables
       if (!value.IsMap())
@@ -416,6 +491,17 @@ Result<std::map<std::string, std::string>> jsonEnvironment(const json::value& v)
   return env;
 }
 
+void scalingToJson(json::object& o, const std::optional<int>& reserved, int provisioned,
+                   int ephemeral_storage_mb, const std::string& network) {
+  if (reserved)
+    o["reserved_concurrency"] = *reserved;
+  else
+    o["reserved_concurrency"] = nullptr;
+  o["provisioned_concurrency"] = provisioned;
+  o["ephemeral_storage"] = ephemeral_storage_mb;
+  o["network"] = network;
+}
+
 json::object configToJson(const FunctionConfig& c) {
   json::object env;
   for (const auto& [k, v] : c.environment) env[k] = v;
@@ -427,6 +513,8 @@ json::object configToJson(const FunctionConfig& c) {
   o["timeout"] = c.timeout_s;
   o["environment"] = std::move(env);
   o["description"] = c.description;
+  scalingToJson(o, c.reserved_concurrency, c.provisioned_concurrency, c.ephemeral_storage_mb,
+                c.network);
   return o;
 }
 
@@ -445,6 +533,8 @@ json::object recordToJson(const store::FunctionRecord& r) {
   o["code_size"] = r.code_size;
   o["last_modified"] = r.last_modified;
   o["revision"] = r.revision;
+  scalingToJson(o, r.reserved_concurrency, r.provisioned_concurrency, r.ephemeral_storage_mb,
+                r.network);
   return o;
 }
 
@@ -467,6 +557,21 @@ Result<DeployRequest> parseDeployRequestObject(const json::object& obj) {
       GUST_ASSIGN_OR_RETURN(c.timeout_s, jsonInt(value, "timeout", timeoutRangeError));
     } else if (key == "environment") {
       GUST_ASSIGN_OR_RETURN(c.environment, jsonEnvironment(value));
+    } else if (key == "reserved_concurrency") {
+      if (value.is_null()) {
+        c.reserved_concurrency.reset();  // no reservation, as when the key is absent
+      } else {
+        GUST_ASSIGN_OR_RETURN(c.reserved_concurrency,
+                              jsonInt(value, "reserved_concurrency", reservedRangeError));
+      }
+    } else if (key == "provisioned_concurrency") {
+      GUST_ASSIGN_OR_RETURN(c.provisioned_concurrency,
+                            jsonInt(value, "provisioned_concurrency", provisionedRangeError));
+    } else if (key == "ephemeral_storage") {
+      GUST_ASSIGN_OR_RETURN(c.ephemeral_storage_mb,
+                            jsonInt(value, "ephemeral_storage", ephemeralStorageRangeError));
+    } else if (key == "network") {
+      GUST_ASSIGN_OR_RETURN(c.network, jsonString(value, "network"));
     } else if (key == "code_zip_base64") {
       GUST_ASSIGN_OR_RETURN(std::string encoded, jsonString(value, "code_zip_base64"));
       if (encoded.empty())
@@ -531,6 +636,14 @@ Result<store::FunctionRecord> recordFromJsonObject(const json::object& obj) {
   GUST_TRY(i64("code_size", r.code_size));
   GUST_TRY(str("last_modified", r.last_modified));
   GUST_TRY(i64("revision", r.revision));
+  if (const json::value* v = obj.if_contains("reserved_concurrency"); v && !v->is_null()) {
+    int reserved = 0;
+    GUST_TRY(i32("reserved_concurrency", reserved));
+    r.reserved_concurrency = reserved;
+  }
+  GUST_TRY(i32("provisioned_concurrency", r.provisioned_concurrency));
+  GUST_TRY(i32("ephemeral_storage", r.ephemeral_storage_mb));
+  GUST_TRY(str("network", r.network));
   return r;
 }
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -19,6 +20,10 @@ inline constexpr int kMinTimeoutS = 1;
 inline constexpr int kMaxTimeoutS = 900;
 inline constexpr size_t kMaxEnvironmentBytes = 4096;  // Lambda: 4 KB for all variables
 inline constexpr size_t kMaxNameLength = 64;
+// The engine's default account-wide concurrency; a reservation cannot exceed it.
+inline constexpr int kAccountConcurrencyLimit = 1000;
+inline constexpr int kMinEphemeralStorageMb = 512;
+inline constexpr int kMaxEphemeralStorageMb = 10240;
 
 struct FunctionConfig {
   std::string name;
@@ -28,6 +33,10 @@ struct FunctionConfig {
   int timeout_s = 3;
   std::map<std::string, std::string> environment;
   std::string description;
+  std::optional<int> reserved_concurrency;  // nullopt: unreserved; 0 throttles every invoke
+  int provisioned_concurrency = 0;          // at most the reservation (or the account limit)
+  int ephemeral_storage_mb = 512;           // size of /tmp
+  std::string network = "none";             // "none" or "egress"
 
   bool operator==(const FunctionConfig&) const = default;
 };
@@ -36,7 +45,8 @@ struct FunctionConfig {
 Status validateConfig(const FunctionConfig& config);
 
 // Parses a gust.yaml manifest (keys: name, runtime, handler, memory, timeout, environment,
-// description) and validates it. Unknown keys are errors (they are usually typos).
+// description, reserved_concurrency, provisioned_concurrency, ephemeral_storage, network) and
+// validates it. Unknown keys are errors (they are usually typos).
 // `source` names the file in error messages.
 Result<FunctionConfig> parseManifest(std::string_view yaml_text, std::string_view source);
 
@@ -47,6 +57,7 @@ struct DeployRequest {
 };
 
 // JSON body: {"name","runtime","handler","memory","timeout","environment","description",
+// "reserved_concurrency","provisioned_concurrency","ephemeral_storage","network",
 // "code_zip_base64"}. Validates the configuration. Unknown keys are errors.
 Result<DeployRequest> parseDeployRequest(std::string_view json_text);
 // The inverse, used by the CLI.

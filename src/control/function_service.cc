@@ -63,6 +63,10 @@ Result<DeployOutcome> FunctionService::deploy(const DeployRequest& request) {
   record.timeout_s = config.timeout_s;
   record.environment = config.environment;
   record.description = config.description;
+  record.reserved_concurrency = config.reserved_concurrency;
+  record.provisioned_concurrency = config.provisioned_concurrency;
+  record.ephemeral_storage_mb = config.ephemeral_storage_mb;
+  record.network = config.network;
   record.code_sha256 = sha;
   record.code_size = static_cast<int64_t>(request.zip.size());
   GUST_ASSIGN_OR_RETURN(store::FunctionRecord stored, store_.putFunction(std::move(record)));
@@ -81,6 +85,10 @@ Result<std::vector<store::FunctionRecord>> FunctionService::list() {
 }
 
 Status FunctionService::remove(std::string_view name) { return store_.deleteFunction(name); }
+
+Result<std::vector<store::LogRecord>> FunctionService::queryLogs(const store::LogQuery& query) {
+  return store_.queryLogs(query);
+}
 
 Result<std::filesystem::path> FunctionService::codeDir(const store::FunctionRecord& record) {
   if (!isSha256Hex(record.code_sha256))

@@ -33,6 +33,8 @@ class FunctionService {
   Result<store::FunctionRecord> get(std::string_view name);
   Result<std::vector<store::FunctionRecord>> list();
   Status remove(std::string_view name);
+  // Invocation logs (see store::Store::queryLogs).
+  Result<std::vector<store::LogRecord>> queryLogs(const store::LogQuery& query);
 
   // The extracted code of `record` on the host; extracts from the blob store if the cache lacks
   // it (e.g. after the cache was cleaned).

@@ -41,6 +41,8 @@ using Clock = std::chrono::steady_clock;
 
 // How long to wait for an instance whose channel closed to finish exiting, to report its status.
 constexpr std::chrono::milliseconds kExitWait{1000};
+// How often idle provisioned instances are checked for having died.
+constexpr std::chrono::milliseconds kProvisionedCheckInterval{1000};
 
 // ---- Instance lifecycle -------------------------------------------------------------------
 
@@ -53,8 +55,11 @@ struct Dead {};
 using InstanceState = std::variant<Starting, Idle, Busy, Dead>;
 
 struct Instance {
-  Instance(uint64_t id, std::string function_name, int64_t revision)
-      : id(id), function_name(std::move(function_name)), revision(revision) {}
+  Instance(uint64_t id, std::string function_name, int64_t revision, bool provisioned)
+      : id(id),
+        function_name(std::move(function_name)),
+        revision(revision),
+        provisioned(provisioned) {}
 
   // Named transitions; an illegal one is a bug in the engine.
   void becomeIdle(Clock::time_point now) {
@@ -73,8 +78,11 @@ struct Instance {
   const uint64_t id;
   const std::string function_name;
   const int64_t revision;
-  InstanceState state = Starting{};           // guarded by the engine mutex
-  bool discard_when_done = false;             // guarded by the engine mutex; set by evict()
+  InstanceState state = Starting{};  // guarded by the engine mutex
+  bool discard_when_done = false;    // guarded by the engine mutex; set by evict()
+  // Guarded by the engine mutex. Kept warm for provisioned concurrency: never reaped, replaced
+  // when it dies. Cleared when the function's provisioned concurrency no longer needs it.
+  bool provisioned;
   std::shared_ptr<sandbox::Process> process;  // set under the mutex once spawned
   // Used only by the thread holding the instance Starting or Busy. Declared after `process`
   // so it is destroyed first (it borrows the process's fds).
@@ -124,6 +132,8 @@ int maxMemoryUsedMb(pid_t pid) {
   return 0;
 }
 
+int megabytesRoundedUp(uint64_t bytes) { return static_cast<int>((bytes + (1 << 20) - 1) >> 20); }
+
 // What an invocation produced, before it is turned into logs and an InvokeResult.
 struct Outcome {
   bool function_error = false;
@@ -163,6 +173,8 @@ class EngineImpl final : public Engine {
         if (!admitted.ok()) {
           rejected = admitted.error();
         } else {
+          ++in_flight_;
+          ++in_flight_by_fn_[request.function->name];
           queue_.push_back(
               Task{std::move(request), std::move(done), admitted->first, admitted->second});
           work_cv_.notify_one();
@@ -173,10 +185,33 @@ class EngineImpl final : public Engine {
     if (rejected) done(std::move(*rejected));
   }
 
+  void configure(std::shared_ptr<const FunctionSpec> function) override {
+    GUST_CHECK(function != nullptr, "configure() needs a function");
+    std::vector<std::shared_ptr<Instance>> to_stop;
+    {
+      std::lock_guard lock(mu_);
+      if (stopping_) return;
+      noteReservationLocked(*function);
+      std::string name = function->name;
+      if (function->provisioned_concurrency > 0) {
+        auto& entry = provisioned_[name];
+        entry.spec = std::move(function);
+        entry.retry_after = Clock::time_point{};
+      } else {
+        provisioned_.erase(name);
+      }
+      provisionLocked(name, to_stop);
+    }
+    reaper_cv_.notify_one();
+  }
+
   void evict(std::string_view function_name) override {
     std::vector<std::shared_ptr<Instance>> to_stop;
     {
       std::lock_guard lock(mu_);
+      if (auto it = reserved_.find(function_name); it != reserved_.end()) reserved_.erase(it);
+      if (auto it = provisioned_.find(function_name); it != provisioned_.end())
+        provisioned_.erase(it);
       auto it = idle_.find(function_name);
       if (it != idle_.end()) {
         for (auto& inst : it->second) retireLocked(inst, to_stop);
@@ -192,6 +227,15 @@ class EngineImpl final : public Engine {
     return static_cast<int>(instances_.size());
   }
 
+  int provisionedReadyCount(std::string_view function_name) const override {
+    std::lock_guard lock(mu_);
+    return static_cast<int>(std::count_if(instances_.begin(), instances_.end(), [&](const auto& e) {
+      const Instance& inst = *e.second;
+      return inst.provisioned && inst.function_name == function_name &&
+             (std::holds_alternative<Idle>(inst.state) || std::holds_alternative<Busy>(inst.state));
+    }));
+  }
+
   void shutdown() override {
     std::call_once(shutdown_once_, [this] { doShutdown(); });
   }
@@ -202,12 +246,105 @@ class EngineImpl final : public Engine {
     Callback done;
     std::shared_ptr<Instance> instance;
     bool cold = false;
+    bool provision = false;  // only start the instance (provisioned concurrency); no request
   };
+
+  // A function's provisioned concurrency: its current spec and when a failed start may be
+  // retried.
+  struct Provisioned {
+    std::shared_ptr<const FunctionSpec> spec;
+    Clock::time_point retry_after;
+  };
+
+  static int countIn(const std::map<std::string, int, std::less<>>& counts, std::string_view name) {
+    auto it = counts.find(name);
+    return it == counts.end() ? 0 : it->second;
+  }
+
+  void noteReservationLocked(const FunctionSpec& fn) {
+    if (fn.reserved_concurrency)
+      reserved_[fn.name] = std::max(0, *fn.reserved_concurrency);
+    else if (auto it = reserved_.find(fn.name); it != reserved_.end())
+      reserved_.erase(it);
+  }
+
+  // Lambda's throttling: a function with a reservation runs at most that many invocations at
+  // once; the others share what the reservations leave of the account's limit.
+  std::optional<Error> throttleLocked(const FunctionSpec& fn) {
+    int running = countIn(in_flight_by_fn_, fn.name);
+    if (fn.reserved_concurrency) {
+      if (running < *fn.reserved_concurrency) return std::nullopt;
+      return Error{ErrorCode::kResourceExhausted,
+                   fmt::format("{}: Rate Exceeded. Function '{}' is running its reserved "
+                               "concurrency of {} invocations at once; retry later or raise its "
+                               "reserved_concurrency",
+                               kReservedLimitReason, fn.name, *fn.reserved_concurrency)};
+    }
+    int reserved_total = 0;
+    int reserved_running = 0;
+    for (const auto& [name, n] : reserved_) {
+      reserved_total += n;
+      reserved_running += countIn(in_flight_by_fn_, name);
+    }
+    int pool = std::max(0, options_.account_concurrency - reserved_total);
+    if (in_flight_ - reserved_running < pool) return std::nullopt;
+    return Error{
+        ErrorCode::kResourceExhausted,
+        fmt::format("{}: Rate Exceeded. All {} concurrent invocations of the account's "
+                    "unreserved pool are in use (limit {}, {} reserved by functions); "
+                    "retry later, or lower reservations or raise the account limit",
+                    kAccountLimitReason, pool, options_.account_concurrency, reserved_total)};
+  }
+
+  // Brings the function's provisioned instances to its target: starts missing ones (unless a
+  // start failed recently), and releases those of other revisions or beyond the target to the
+  // ordinary pool (idle ones of other revisions are stopped now).
+  void provisionLocked(std::string_view name, std::vector<std::shared_ptr<Instance>>& to_stop) {
+    auto entry = provisioned_.find(name);
+    const FunctionSpec* fn = entry == provisioned_.end() ? nullptr : entry->second.spec.get();
+    int target = fn ? fn->provisioned_concurrency : 0;
+    int have = 0;
+    for (auto& [id, inst] : instances_) {
+      if (!inst->provisioned || inst->function_name != name) continue;
+      if (fn && inst->revision == fn->revision && !inst->discard_when_done && have < target)
+        ++have;
+      else
+        inst->provisioned = false;  // an ordinary instance now, reaped when idle
+    }
+    if (auto it = idle_.find(name); it != idle_.end() && fn) {
+      std::erase_if(it->second, [&](std::shared_ptr<Instance>& inst) {
+        if (inst->revision == fn->revision) return false;
+        retireLocked(inst, to_stop);
+        return true;
+      });
+    }
+    if (!fn || have >= target || Clock::now() < entry->second.retry_after) return;
+    for (; have < target; ++have) {
+      if (instances_.size() >= static_cast<size_t>(options_.max_instances) &&
+          !retireOldestIdleLocked(to_stop)) {
+        spdlog::warn("cannot start provisioned instances of {}: {} instances is the limit",
+                     fn->name, options_.max_instances);
+        entry->second.retry_after = Clock::now() + options_.provision_retry;
+        return;
+      }
+      auto inst = std::make_shared<Instance>(next_instance_id_++, fn->name, fn->revision, true);
+      instances_.emplace(inst->id, inst);
+      Task task;
+      task.request.function = entry->second.spec;
+      task.instance = std::move(inst);
+      task.cold = true;
+      task.provision = true;
+      queue_.push_back(std::move(task));
+      work_cv_.notify_one();
+    }
+  }
 
   // Picks a warm instance of this function revision, or reserves a new one within the limit.
   // Returns the instance (Busy or Starting) and whether it is new.
   Result<std::pair<std::shared_ptr<Instance>, bool>> admitLocked(
       const FunctionSpec& fn, std::vector<std::shared_ptr<Instance>>& to_stop) {
+    noteReservationLocked(fn);
+    if (auto throttled = throttleLocked(fn)) return std::move(*throttled);
     auto& idle = idle_[fn.name];
     // Idle instances of an older revision will never be used again.
     std::erase_if(idle, [&](std::shared_ptr<Instance>& inst) {
@@ -226,21 +363,23 @@ class EngineImpl final : public Engine {
     if (instances_.size() >= static_cast<size_t>(options_.max_instances) &&
         !retireOldestIdleLocked(to_stop)) {
       return Error{ErrorCode::kResourceExhausted,
-                   fmt::format("Rate Exceeded. All {} instances allowed for the account are busy; "
-                               "retry later or raise max_instances",
-                               options_.max_instances)};
+                   fmt::format("{}: Rate Exceeded. All {} instances allowed for the account are "
+                               "busy or provisioned; retry later or raise max_instances",
+                               kAccountLimitReason, options_.max_instances)};
     }
-    auto inst = std::make_shared<Instance>(next_instance_id_++, fn.name, fn.revision);
+    auto inst = std::make_shared<Instance>(next_instance_id_++, fn.name, fn.revision, false);
     instances_.emplace(inst->id, inst);
     return std::pair{inst, true};
   }
 
-  // Frees a slot by stopping the least recently used idle instance of any function.
+  // Frees a slot by stopping the least recently used idle instance of any function (never a
+  // provisioned one).
   bool retireOldestIdleLocked(std::vector<std::shared_ptr<Instance>>& to_stop) {
     std::vector<std::shared_ptr<Instance>>* oldest_list = nullptr;
     size_t oldest_index = 0;
     for (auto& [name, list] : idle_) {
       for (size_t i = 0; i < list.size(); ++i) {
+        if (list[i]->provisioned) continue;
         if (oldest_list == nullptr ||
             list[i]->idleSince() < (*oldest_list)[oldest_index]->idleSince()) {
           oldest_list = &list;
@@ -263,10 +402,18 @@ class EngineImpl final : public Engine {
     to_stop.push_back(inst);
   }
 
-  // After an invocation: back to the pool, or retired.
-  void finish(const std::shared_ptr<Instance>& inst, bool reusable) {
+  // After an invocation (or a provisioned start when `invocation` is false): back to the pool,
+  // or retired — and then replaced if it was provisioned.
+  void finish(const std::shared_ptr<Instance>& inst, bool reusable, bool invocation = true) {
     std::vector<std::shared_ptr<Instance>> to_stop;
-    std::lock_guard lock(mu_);
+    std::unique_lock lock(mu_);
+    if (invocation) {
+      --in_flight_;
+      auto it = in_flight_by_fn_.find(inst->function_name);
+      GUST_CHECK(it != in_flight_by_fn_.end() && it->second > 0,
+                 "every finished invocation was counted when admitted");
+      if (--it->second == 0) in_flight_by_fn_.erase(it);
+    }
     if (reusable && !stopping_ && !inst->discard_when_done) {
       inst->becomeIdle(Clock::now());
       idle_[inst->function_name].push_back(inst);
@@ -274,8 +421,17 @@ class EngineImpl final : public Engine {
       return;
     }
     retireLocked(inst, to_stop);
-    // `to_stop` holds the last engine reference; the caller's reference keeps the instance (and
-    // its process) alive until the worker drops it, outside the mutex.
+    if (inst->provisioned && !stopping_) {
+      auto entry = provisioned_.find(inst->function_name);
+      // A start that failed is retried later; one that died in use is replaced now.
+      if (entry != provisioned_.end() && !invocation)
+        entry->second.retry_after = Clock::now() + options_.provision_retry;
+      provisionLocked(inst->function_name, to_stop);
+      reaper_cv_.notify_one();
+    }
+    lock.unlock();
+    // `to_stop` holds the last engine reference to `inst`; the caller's reference keeps the
+    // instance (and its process) alive until the worker drops it, outside the mutex.
   }
 
   void workerLoop() {
@@ -288,10 +444,29 @@ class EngineImpl final : public Engine {
         task = std::move(queue_.front());
         queue_.pop_front();
       }
-      run(task);
+      if (task.provision)
+        provision(task);
+      else
+        run(task);
     }
   }
 
+  // Starts a provisioned instance ahead of any request; its init output is logged without one.
+  void provision(Task& task) {
+    const FunctionSpec& fn = *task.request.function;
+    auto init = startInstance(*task.instance, fn, "");
+    std::string logs = task.instance->client ? task.instance->client->takeLogs() : std::string();
+    bool ready = init.ok() && !*init;
+    if (!ready) {
+      spdlog::warn("provisioned instance of {} failed to start: {}; retrying in {} ms", fn.name,
+                   init.ok() ? **init : init.error().message, options_.provision_retry.count());
+    }
+    finish(task.instance, ready, /*invocation=*/false);
+    if (!logs.empty() && options_.on_logs) options_.on_logs(fn, "", logs);
+  }
+
+  // Reaps idle instances past the idle timeout and keeps provisioned ones: those that died
+  // while idle are replaced, failed starts retried.
   void reaperLoop() {
     std::unique_lock lock(mu_);
     while (!stopping_) {
@@ -300,6 +475,12 @@ class EngineImpl final : public Engine {
       auto now = Clock::now();
       for (auto& [name, list] : idle_) {
         std::erase_if(list, [&](std::shared_ptr<Instance>& inst) {
+          if (inst->provisioned) {
+            // Idle, so no worker owns it: the non-blocking status check is ours to make.
+            if (!inst->process || !inst->process->exitStatus()) return false;
+            retireLocked(inst, to_stop);
+            return true;
+          }
           auto expiry = inst->idleSince() + options_.idle_timeout;
           if (expiry <= now) {
             retireLocked(inst, to_stop);
@@ -310,6 +491,13 @@ class EngineImpl final : public Engine {
         });
       }
       std::erase_if(idle_, [](const auto& entry) { return entry.second.empty(); });
+      if (!provisioned_.empty()) {
+        std::vector<std::string> names;
+        for (const auto& [name, entry] : provisioned_) names.push_back(name);
+        for (const auto& name : names) provisionLocked(name, to_stop);
+        auto check = now + kProvisionedCheckInterval;
+        if (!next || check < *next) next = check;
+      }
       if (!to_stop.empty()) {
         lock.unlock();
         to_stop.clear();  // kills and reaps
@@ -345,8 +533,9 @@ class EngineImpl final : public Engine {
       if (process) process->kill();
     }
     for (auto& task : queued) {
-      finish(task.instance, false);
-      task.done(Error::unavailable("the engine shut down before the invocation could run"));
+      finish(task.instance, false, !task.provision);
+      if (task.done)
+        task.done(Error::unavailable("the engine shut down before the invocation could run"));
     }
     for (auto& t : workers_) t.join();
     reaper_.join();
@@ -373,6 +562,8 @@ class EngineImpl final : public Engine {
     spec.code_dir = fn.code_dir;
     spec.runtime_dir = options_.runtime_dir;
     spec.limits.memory_mb = fn.memory_mb;
+    spec.limits.tmp_bytes = static_cast<uint64_t>(fn.ephemeral_storage_mb) << 20;
+    spec.network = fn.network;
     GUST_ASSIGN_OR_RETURN(runtime::LaunchCommand cmd,
                           runtime::launchCommand(info, sandbox_.layout(spec)));
     spec.argv = std::move(cmd.argv);
@@ -406,10 +597,15 @@ class EngineImpl final : public Engine {
     // The client reports a runtime that died without a word with this compact error (the
     // bootstraps' own errors are spaced by json.dumps); say how it ended, as Lambda does.
     if (*init && init->value().find(R"("errorType":"Runtime.ExitError")") != std::string::npos) {
-      return std::optional<std::string>(
-          errorJson("Runtime.ExitError",
-                    fmt::format("RequestId: {} Error: Runtime exited with error: {}", request_id,
-                                describeExit(process->waitExit(kExitWait)))));
+      auto status = process->waitExit(kExitWait);
+      if (process->oomKilled())
+        return std::optional<std::string>(
+            errorJson("Runtime.OutOfMemory",
+                      fmt::format("RequestId: {} Error: Runtime exited with error: signal: killed",
+                                  request_id)));
+      return std::optional<std::string>(errorJson(
+          "Runtime.ExitError", fmt::format("RequestId: {} Error: Runtime exited with error: {}",
+                                           request_id, describeExit(status))));
     }
     return init;
   }
@@ -429,7 +625,9 @@ class EngineImpl final : public Engine {
     meta.trace_id = request.trace_id;
     auto deadline = Clock::now() + std::chrono::seconds(fn.timeout_s);
     auto out = inst.client->invoke(meta, request.payload, deadline);
-    max_memory_mb = maxMemoryUsedMb(inst.process->pid());
+    // The cgroup's peak covers every process of the instance; without one, the main process's.
+    uint64_t peak = inst.process->peakMemoryBytes();
+    max_memory_mb = peak > 0 ? megabytesRoundedUp(peak) : maxMemoryUsedMb(inst.process->pid());
 
     Outcome o;
     if (out.ok()) {
@@ -459,12 +657,16 @@ class EngineImpl final : public Engine {
         break;
       }
       case ErrorCode::kUnavailable: {
+        auto status = inst.process->waitExit(kExitWait);
+        // Lambda reports a memory-limit kill as the SIGKILL it is, with its own error type.
+        bool oom = inst.process->oomKilled();
         std::string message =
             fmt::format("RequestId: {} Error: Runtime exited with error: {}", request.request_id,
-                        describeExit(inst.process->waitExit(kExitWait)));
+                        oom ? std::string("signal: killed") : describeExit(status));
+        std::string_view type = oom ? "Runtime.OutOfMemory" : "Runtime.ExitError";
         inst.process->kill();
-        o.payload = errorJson("Runtime.ExitError", message);
-        o.extra_log = message + "\nRuntime.ExitError\n";
+        o.payload = errorJson(type, message);
+        o.extra_log = fmt::format("{}\n{}\n", message, type);
         break;
       }
       default: {
@@ -565,13 +767,27 @@ class EngineImpl final : public Engine {
   // Everything below is guarded by mu_.
   bool stopping_ = false;
   uint64_t next_instance_id_ = 1;
-  std::map<uint64_t, std::shared_ptr<Instance>> instances_;  // every live instance
+  std::map<uint64_t, std::shared_ptr<Instance>> instances_;      // every live instance
+  int in_flight_ = 0;                                            // admitted, not yet finished
+  std::map<std::string, int, std::less<>> in_flight_by_fn_;      // the same per function (> 0)
+  std::map<std::string, int, std::less<>> reserved_;             // reserved concurrency by function
+  std::map<std::string, Provisioned, std::less<>> provisioned_;  // functions with a target > 0
   // Idle instances per function name, least recently used first.
   std::map<std::string, std::vector<std::shared_ptr<Instance>>, std::less<>> idle_;
   std::deque<Task> queue_;
 };
 
 }  // namespace
+
+std::string_view throttleReason(const Error& error) {
+  if (error.code != ErrorCode::kResourceExhausted) return {};
+  for (std::string_view reason : {kReservedLimitReason, kAccountLimitReason}) {
+    if (error.message.starts_with(reason) && error.message.size() > reason.size() &&
+        error.message[reason.size()] == ':')
+      return reason;
+  }
+  return {};
+}
 
 std::unique_ptr<Engine> makeEngine(EngineOptions options, sandbox::Sandbox& sandbox) {
   return std::make_unique<EngineImpl>(std::move(options), sandbox);

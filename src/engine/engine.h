@@ -9,14 +9,12 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include "common/result.h"
-
-namespace gust::sandbox {
-class Sandbox;
-}
+#include "sandbox/sandbox.h"
 
 namespace gust::engine {
 
@@ -32,7 +30,21 @@ struct FunctionSpec {
   std::filesystem::path code_dir;  // extracted code on the host
   std::string code_sha256;
   int64_t revision = 0;  // instances started for another revision are never reused
+  // At most this many invocations at once, kept out of the account's unreserved pool; nullopt:
+  // unreserved. 0 throttles every invocation (Lambda's way to switch a function off).
+  std::optional<int> reserved_concurrency;
+  int provisioned_concurrency = 0;  // instances kept initialised (see Engine::configure)
+  int ephemeral_storage_mb = 512;   // size of the instance's /tmp
+  sandbox::Network network = sandbox::Network::kNone;
 };
+
+// Reasons of a throttled invocation (the start of the kResourceExhausted error's message), as
+// Lambda's TooManyRequestsException names them.
+inline constexpr std::string_view kAccountLimitReason = "ConcurrentInvocationLimitExceeded";
+inline constexpr std::string_view kReservedLimitReason =
+    "ReservedFunctionConcurrentInvocationLimitExceeded";
+// The reason of an error invoke() reported for throttling, or empty for any other error.
+std::string_view throttleReason(const Error& error);
 
 struct InvokeRequest {
   std::shared_ptr<const FunctionSpec> function;
@@ -56,8 +68,15 @@ struct InvokeResult {
 struct EngineOptions {
   std::filesystem::path runtime_dir;  // where runtime::installRuntimeFiles put the bootstraps
   std::chrono::milliseconds idle_timeout{std::chrono::minutes(5)};  // scale to zero after this
-  int max_instances = 1000;  // account-wide; beyond it invocations get kResourceExhausted
-  int worker_threads = 16;   // threads that wait on instances
+  // Account-wide: invocations in flight at once (idle instances do not count). The part not
+  // reserved by functions is shared by the unreserved ones; beyond it they are throttled.
+  int account_concurrency = 1000;
+  // Live instances (idle, busy, provisioned), a memory bound: an idle unprovisioned instance is
+  // stopped to make room, else the invocation is throttled.
+  int max_instances = 1000;
+  // Between retries of a provisioned instance whose start failed.
+  std::chrono::milliseconds provision_retry{std::chrono::seconds(5)};
+  int worker_threads = 16;  // threads that wait on instances
   std::chrono::milliseconds init_timeout{std::chrono::seconds(10)};  // Lambda's init limit
   std::string region = "us-east-1";
   std::string account_id = "000000000000";
@@ -75,13 +94,23 @@ class Engine {
   // Runs one invocation. `done` is called exactly once, on an engine thread, possibly before
   // invoke() returns. Function failures (handler error, init error, timeout, crash) are an ok
   // Result with function_error set; an error Result means the platform could not run it
-  // (kResourceExhausted at the concurrency limit, kUnavailable if no sandbox could start).
+  // (kResourceExhausted when throttled — see throttleReason() — and kUnavailable if no sandbox
+  // could start). The request's spec also updates the function's reservation.
   virtual void invoke(InvokeRequest request, Callback done) = 0;
-  // Stops the idle instances of `function_name` and marks busy ones for stopping when done
-  // (after an update or a delete).
+  // Records the function's current configuration: its reserved concurrency (which shrinks the
+  // unreserved pool at once) and its provisioned concurrency: the engine starts that many
+  // instances of `function`'s revision in the background, keeps them initialised and never
+  // reaps them, replaces those that die, and stops provisioned instances of older revisions.
+  // Call after every deploy and, at server start, for every function. Idempotent.
+  virtual void configure(std::shared_ptr<const FunctionSpec> function) = 0;
+  // Forgets the function's configuration (reservation, provisioned instances), stops its idle
+  // instances and marks busy ones for stopping when done (after an update or a delete).
   virtual void evict(std::string_view function_name) = 0;
   // Number of live instances (idle + busy), for tests and metrics.
   virtual int instanceCount() const = 0;
+  // Provisioned instances of the function that finished init (idle or busy): Lambda's
+  // provisioned concurrency status is READY once this reaches the configured number.
+  virtual int provisionedReadyCount(std::string_view function_name) const = 0;
   // Stops all instances and threads; invocations in flight complete with kUnavailable.
   // Idempotent; the destructor calls it.
   virtual void shutdown() = 0;

@@ -25,6 +25,7 @@
 #include "runtime/runtime.h"
 #include "sandbox/linux/process_sandbox.h"
 #include "store/blob_store.h"
+#include "store/log_writer.h"
 #include "store/sqlite/sqlite_store.h"
 
 namespace gust::exe {
@@ -36,6 +37,7 @@ struct ServeArgs {
   std::string listen = "127.0.0.1:8080";
   std::string data_dir = "./.gust";
   int idle_timeout_s = 300;
+  int log_retention_hours = 72;
   std::string log_level = "info";
 };
 
@@ -173,8 +175,21 @@ int serve(const ServeArgs& args) {
   engine::EngineOptions engine_options;
   engine_options.runtime_dir = data / "runtime";
   engine_options.idle_timeout = std::chrono::seconds(args.idle_timeout_s);
-  engine_options.on_logs = [](const engine::FunctionSpec& fn, std::string_view,
-                              std::string_view logs) {
+  // Invocation logs go to the store off the invocation's path; the writer outlives the engine.
+  store::LogWriterOptions log_options;
+  log_options.retention = std::chrono::hours(args.log_retention_hours);
+  store::LogWriter log_writer(**store, log_options);
+  engine_options.on_logs = [&log_writer](const engine::FunctionSpec& fn,
+                                         std::string_view request_id, std::string_view logs) {
+    store::LogRecord record;
+    record.function = fn.name;
+    record.version = fn.version;
+    record.request_id = std::string(request_id);
+    record.timestamp_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                              std::chrono::system_clock::now().time_since_epoch())
+                              .count();
+    record.text = std::string(logs);
+    log_writer.add(std::move(record));
     std::string_view rest = logs;
     while (!rest.empty()) {
       auto nl = rest.find('\n');
@@ -191,6 +206,9 @@ int serve(const ServeArgs& args) {
   gateway_options.token = *token;
   gateway_options.token_hint = (data / "token").string();
   auto gateway = std::make_unique<gateway::Gateway>(gateway_options, functions, *engine);
+  // Reservations and provisioned instances of the functions deployed before this start.
+  if (auto st = gateway->configureEngine(); !st)
+    spdlog::warn("some functions could not be configured: {}", st.error().message);
 
   auto server = http::Server::start(
       *listen, [gw = gateway.get()](http::Request&& req, http::Responder respond) {
@@ -233,6 +251,10 @@ void addServeCommand(CLI::App& app) {
   cmd->add_option("--idle-timeout", args->idle_timeout_s,
                   "Seconds an idle instance stays warm before it is stopped")
       ->check(CLI::Range(1, 86400))
+      ->capture_default_str();
+  cmd->add_option("--log-retention-hours", args->log_retention_hours,
+                  "Hours invocation logs are kept (gust logs) before they are deleted")
+      ->check(CLI::Range(1, 24 * 365))
       ->capture_default_str();
   cmd->add_option("--log-level", args->log_level, "trace, debug, info, warn, error")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}))

@@ -2,6 +2,11 @@
 
 #include <boost/json.hpp>
 
+#include <cctype>
+#include <charconv>
+#include <cstdio>
+#include <ctime>
+
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -54,6 +59,109 @@ http::Response errorResponse(ErrorCode code, std::string message) {
   return errorResponse(Error{code, std::move(message)});
 }
 
+// An invoke throttled by the engine: Lambda's TooManyRequestsException (status, header and body
+// fields), keeping our own code and message fields too.
+http::Response throttledResponse(const Error& error, std::string_view reason) {
+  json::object body{{"Type", "User"},
+                    {"message", "Rate Exceeded."},
+                    {"Reason", reason},
+                    {"code", errorCodeName(error.code)},
+                    {"detail", error.message}};
+  http::Response res = http::Response::json(429, json::serialize(body));
+  res.headers.push_back({"x-amzn-errortype", "TooManyRequestsException"});
+  return res;
+}
+
+int hexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// Percent-decodes a query component ('+' is a space); nullopt if malformed.
+std::optional<std::string> decodeQueryComponent(std::string_view s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '+') {
+      out += ' ';
+    } else if (s[i] == '%') {
+      if (i + 2 >= s.size()) return std::nullopt;
+      int hi = hexValue(s[i + 1]), lo = hexValue(s[i + 2]);
+      if (hi < 0 || lo < 0) return std::nullopt;
+      out += static_cast<char>(hi * 16 + lo);
+      i += 2;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+Result<std::map<std::string, std::string>> parseQuery(std::string_view query) {
+  std::map<std::string, std::string> out;
+  while (!query.empty()) {
+    size_t amp = query.find('&');
+    std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    if (pair.empty()) continue;
+    size_t eq = pair.find('=');
+    auto key = decodeQueryComponent(pair.substr(0, eq));
+    auto value = decodeQueryComponent(eq == std::string_view::npos ? "" : pair.substr(eq + 1));
+    if (!key || !value)
+      return Error::invalid(
+          fmt::format("query parameter '{}' is not percent-encoded correctly", pair.substr(0, 64)));
+    out[*key] = *value;
+  }
+  return out;
+}
+
+bool parseInt64(std::string_view s, int64_t& out) {
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+  return ec == std::errc() && end == s.data() + s.size() && !s.empty();
+}
+
+// A point in time: epoch milliseconds, or ISO 8601 UTC ("2026-11-24T21:00:00Z", optionally with
+// .mmm and "Z", "+0000" or "+00:00").
+Result<int64_t> parseTimeMs(std::string_view field, std::string_view s) {
+  int64_t ms = 0;
+  if (parseInt64(s, ms)) return ms;
+  std::tm tm{};
+  int millis = 0;
+  char rest[16] = {};
+  int n = std::sscanf(std::string(s).c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%15s", &tm.tm_year,
+                      &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, rest);
+  std::string_view tail = n == 7 ? std::string_view(rest) : std::string_view();
+  if (tail.starts_with(".")) {
+    size_t digits = 1;
+    while (digits < tail.size() && std::isdigit(static_cast<unsigned char>(tail[digits]))) ++digits;
+    std::string frac(tail.substr(1, digits - 1));
+    frac.resize(3, '0');
+    millis = std::atoi(frac.c_str());
+    tail.remove_prefix(digits);
+  }
+  bool utc = tail.empty() || tail == "Z" || tail == "+0000" || tail == "+00:00";
+  if (n < 6 || !utc)
+    return Error::invalid(
+        fmt::format("{}: '{}' is not a time; use epoch milliseconds or ISO 8601 UTC such as "
+                    "2026-11-24T21:00:00Z",
+                    field, s.substr(0, 64)));
+  tm.tm_year -= 1900;
+  tm.tm_mon -= 1;
+  return static_cast<int64_t>(timegm(&tm)) * 1000 + millis;
+}
+
+std::string isoTime(int64_t ms) {
+  std::time_t secs = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900, tm.tm_mon + 1,
+                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms % 1000);
+}
+
+constexpr int kDefaultLogLimit = 100;
+constexpr int kMaxLogLimit = 1000;
+
 // Lambda's X-Amz-Log-Result: base64 of the last 4 KB of the invocation's log.
 std::string logTail(std::string_view logs) {
   if (logs.size() > kLogTailBytes) logs = logs.substr(logs.size() - kLogTailBytes);
@@ -79,6 +187,22 @@ class Gateway::Impl {
     router_.add("GET", "/api/v1/functions/{name}", bind(&Impl::getFunction));
     router_.add("DELETE", "/api/v1/functions/{name}", bind(&Impl::deleteFunction));
     router_.add("POST", "/api/v1/functions/{name}/invoke", bind(&Impl::invoke));
+    router_.add("GET", "/api/v1/functions/{name}/logs", bind(&Impl::getLogs));
+  }
+
+  Status configureEngine() {
+    GUST_ASSIGN_OR_RETURN(auto records, functions_.list());
+    Status status = okStatus();
+    for (const auto& record : records) {
+      auto spec = specFor(record);
+      if (!spec) {
+        spdlog::warn("cannot configure function {}: {}", record.name, spec.error().message);
+        status = spec.error();
+        continue;
+      }
+      engine_.configure(std::move(*spec));
+    }
+    return status;
   }
 
   void handle(http::Request&& req, http::Responder respond) {
@@ -151,7 +275,10 @@ class Gateway::Impl {
     offload(std::move(respond), [this, name = params.at("name")] {
       auto record = functions_.get(name);
       if (!record) return errorResponse(record.error());
-      return http::Response::json(200, control::functionToJson(*record));
+      // How many provisioned instances are initialised: clients wait for it after a deploy.
+      json::object o = json::parse(control::functionToJson(*record)).as_object();
+      o["provisioned_concurrency_ready"] = engine_.provisionedReadyCount(record->name);
+      return http::Response::json(200, json::serialize(o));
     });
   }
 
@@ -172,6 +299,11 @@ class Gateway::Impl {
       auto outcome = functions_.deploy(*request);
       if (!outcome) return errorResponse(outcome.error());
       if (!outcome->created) engine_.evict(outcome->record.name);
+      if (auto spec = specFor(outcome->record); spec.ok())
+        engine_.configure(std::move(*spec));
+      else
+        spdlog::warn("deployed {} but cannot configure the engine for it: {}", outcome->record.name,
+                     spec.error().message);
       spdlog::info("deployed {} revision {} (code {})", outcome->record.name,
                    outcome->record.revision, outcome->record.code_sha256.substr(0, 12));
       return http::Response::json(outcome->created ? 201 : 200,
@@ -212,7 +344,12 @@ class Gateway::Impl {
       request.request_id = uuid4();
       engine_.invoke(std::move(request),
                      [tail, respond = std::move(respond)](Result<engine::InvokeResult> result) {
-                       if (!result) return respond(errorResponse(result.error()));
+                       if (!result) {
+                         auto reason = engine::throttleReason(result.error());
+                         if (!reason.empty())
+                           return respond(throttledResponse(result.error(), reason));
+                         return respond(errorResponse(result.error()));
+                       }
                        http::Response res = http::Response::json(200, std::move(result->payload));
                        res.headers.push_back({"x-amzn-requestid", result->request_id});
                        res.headers.push_back({"x-amz-executed-version", result->executed_version});
@@ -224,8 +361,68 @@ class Gateway::Impl {
     });
   }
 
+  void getLogs(http::Request&& req, const PathParams& params, http::Responder respond) {
+    offload(std::move(respond), [this, name = params.at("name"), query = std::move(req.query)] {
+      auto params = parseQuery(query);
+      if (!params) return errorResponse(params.error());
+      store::LogQuery q;
+      q.function = name;
+      q.limit = kDefaultLogLimit;
+      for (const auto& [key, value] : *params) {
+        if (key == "since" || key == "until") {
+          auto t = parseTimeMs(key, value);
+          if (!t) return errorResponse(t.error());
+          (key == "since" ? q.since_ms : q.until_ms) = *t;
+        } else if (key == "request_id") {
+          q.request_id = value;
+        } else if (key == "version") {
+          q.version = value;
+        } else if (key == "after_id" || key == "limit") {
+          int64_t n = 0;
+          if (!parseInt64(value, n) || n < 0 || (key == "limit" && (n < 1 || n > kMaxLogLimit)))
+            return errorResponse(
+                ErrorCode::kInvalidArgument,
+                fmt::format("{}: '{}' is not allowed; use {}", key, value.substr(0, 64),
+                            key == "limit" ? fmt::format("1 to {}", kMaxLogLimit)
+                                           : std::string("a log id from an earlier answer")));
+          if (key == "limit")
+            q.limit = static_cast<int>(n);
+          else
+            q.after_id = n;
+        } else {
+          return errorResponse(
+              ErrorCode::kInvalidArgument,
+              fmt::format("unknown query parameter '{}'; allowed: since, until, request_id, "
+                          "version, after_id, limit",
+                          key.substr(0, 64)));
+        }
+      }
+      if (auto record = functions_.get(name); !record) return errorResponse(record.error());
+      auto logs = functions_.queryLogs(q);
+      if (!logs) return errorResponse(logs.error());
+      json::array arr;
+      int64_t last_id = q.after_id;
+      for (const auto& r : *logs) {
+        arr.push_back(json::object{{"id", r.id},
+                                   {"function", r.function},
+                                   {"version", r.version},
+                                   {"request_id", r.request_id},
+                                   {"timestamp", r.timestamp_ms},
+                                   {"time", isoTime(r.timestamp_ms)},
+                                   {"message", r.text}});
+        last_id = r.id;
+      }
+      json::object body{{"logs", std::move(arr)}, {"next_after_id", last_id}};
+      return http::Response::json(200, json::serialize(body));
+    });
+  }
+
   Result<std::shared_ptr<const engine::FunctionSpec>> resolve(const std::string& name) {
     GUST_ASSIGN_OR_RETURN(auto record, functions_.get(name));
+    return specFor(record);
+  }
+
+  Result<std::shared_ptr<const engine::FunctionSpec>> specFor(const store::FunctionRecord& record) {
     GUST_ASSIGN_OR_RETURN(auto code_dir, functions_.codeDir(record));
     auto spec = std::make_shared<engine::FunctionSpec>();
     spec->name = record.name;
@@ -237,6 +434,11 @@ class Gateway::Impl {
     spec->code_dir = std::move(code_dir);
     spec->code_sha256 = record.code_sha256;
     spec->revision = record.revision;
+    spec->reserved_concurrency = record.reserved_concurrency;
+    spec->provisioned_concurrency = record.provisioned_concurrency;
+    spec->ephemeral_storage_mb = record.ephemeral_storage_mb;
+    spec->network =
+        record.network == "egress" ? sandbox::Network::kEgress : sandbox::Network::kNone;
     return std::shared_ptr<const engine::FunctionSpec>(std::move(spec));
   }
 
@@ -252,6 +454,8 @@ Gateway::Gateway(GatewayOptions options, control::FunctionService& functions,
     : impl_(std::make_unique<Impl>(std::move(options), functions, engine)) {}
 
 Gateway::~Gateway() = default;
+
+Status Gateway::configureEngine() { return impl_->configureEngine(); }
 
 void Gateway::handle(http::Request&& request, http::Responder respond) {
   try {

@@ -5,12 +5,15 @@
 //   GET  /api/v1/functions/{name}               describe
 //   DELETE /api/v1/functions/{name}             delete (204)
 //   POST /api/v1/functions/{name}/invoke        synchronous invoke, Lambda-style headers
+//                                               (throttling: 429 TooManyRequestsException)
+//   GET  /api/v1/functions/{name}/logs          invocation logs (?since=&request_id=&limit=)
 // Everything under /api/ needs `Authorization: Bearer <token>`. The contract is api/openapi.yaml.
 #pragma once
 
 #include <memory>
 #include <string>
 
+#include "common/result.h"
 #include "http/http.h"
 
 namespace gust {
@@ -40,6 +43,11 @@ class Gateway {
   ~Gateway();
 
   void handle(http::Request&& request, http::Responder respond);
+
+  // Tells the engine every stored function's configuration (reservations, provisioned
+  // concurrency); deploys do it for the function they change. Call once at server start.
+  // Blocking (reads the store); a function that cannot be resolved is skipped and reported.
+  Status configureEngine();
 
  private:
   class Impl;

@@ -3,8 +3,10 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -26,8 +28,35 @@ struct FunctionRecord {
   int64_t code_size = 0;      // bytes of the zip
   std::string last_modified;  // ISO 8601 UTC with milliseconds, e.g. 2026-11-24T20:46:29.123+0000
   int64_t revision = 0;       // bumped by every successful putFunction; 1 on creation
+  std::optional<int> reserved_concurrency;  // nullopt: unreserved
+  int provisioned_concurrency = 0;
+  int ephemeral_storage_mb = 512;  // size of /tmp
+  std::string network = "none";    // "none" or "egress"
 
   bool operator==(const FunctionRecord&) const = default;
+};
+
+// One invocation's log text (Lambda's START ... REPORT lines and the function's output between).
+struct LogRecord {
+  int64_t id = 0;  // assigned by appendLogs; increases with every record appended
+  std::string function;
+  std::string version;       // e.g. "$LATEST"
+  std::string request_id;    // empty for output outside an invocation (a provisioned init)
+  int64_t timestamp_ms = 0;  // wall-clock epoch milliseconds
+  std::string text;
+
+  bool operator==(const LogRecord&) const = default;
+};
+
+// Which logs to return: every set field must match. Results are ordered by id (oldest first).
+struct LogQuery {
+  std::string function;  // required
+  std::optional<std::string> version;
+  std::optional<std::string> request_id;
+  int64_t since_ms = 0;                                    // timestamp_ms >= since_ms
+  int64_t until_ms = std::numeric_limits<int64_t>::max();  // timestamp_ms < until_ms
+  int64_t after_id = 0;  // id > after_id: a cursor for following new records
+  int limit = 100;       // at most this many, the oldest that match
 };
 
 // Thread-safety: every method may be called concurrently from any thread.
@@ -45,6 +74,13 @@ class Store {
   virtual Result<std::vector<FunctionRecord>> listFunctions() = 0;
   // kNotFound if there is no such function. Blobs are not removed (they may be shared).
   virtual Status deleteFunction(std::string_view name) = 0;
+
+  // Appends log records in one transaction, assigning their ids in order. Logs outlive their
+  // function (deleteFunction keeps them until they expire).
+  virtual Status appendLogs(std::vector<LogRecord> records) = 0;
+  virtual Result<std::vector<LogRecord>> queryLogs(const LogQuery& query) = 0;
+  // Deletes records with timestamp_ms < before_ms; returns how many.
+  virtual Result<int64_t> pruneLogs(int64_t before_ms) = 0;
 };
 
 }  // namespace gust::store

@@ -339,3 +339,97 @@ TEST(FunctionJsonTest, RejectsMalformedRecords) {
 
 }  // namespace
 }  // namespace gust::control
+
+namespace gust::control {
+namespace {
+
+TEST(ScalingConfigTest, ManifestAndJsonCarryTheNewFields) {
+  auto c = parseManifest(R"(
+name: f
+runtime: python3.11
+handler: app.handler
+reserved_concurrency: 5
+provisioned_concurrency: 2
+ephemeral_storage: 1024
+network: egress
+)",
+                         "gust.yaml");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->reserved_concurrency, std::optional<int>(5));
+  EXPECT_EQ(c->provisioned_concurrency, 2);
+  EXPECT_EQ(c->ephemeral_storage_mb, 1024);
+  EXPECT_EQ(c->network, "egress");
+  auto back = parseDeployRequest(deployRequestToJson(*c, "zip"));
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  EXPECT_EQ(back->config, *c);
+
+  auto defaults = parseManifest("name: f\nruntime: python3.11\nhandler: app.handler\n", "m");
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_EQ(defaults->reserved_concurrency, std::nullopt);
+  EXPECT_EQ(defaults->provisioned_concurrency, 0);
+  EXPECT_EQ(defaults->ephemeral_storage_mb, 512);
+  EXPECT_EQ(defaults->network, "none");
+  auto null_reserved = parseManifest(
+      "name: f\nruntime: python3.11\nhandler: app.handler\nreserved_concurrency:\n", "m");
+  ASSERT_TRUE(null_reserved.ok());
+  EXPECT_EQ(null_reserved->reserved_concurrency, std::nullopt);
+  auto zero = parseManifest(
+      "name: f\nruntime: python3.11\nhandler: app.handler\nreserved_concurrency: 0\n", "m");
+  ASSERT_TRUE(zero.ok());
+  EXPECT_EQ(zero->reserved_concurrency, std::optional<int>(0));
+}
+
+TEST(ScalingConfigTest, ValidationNamesTheFieldAndTheRange) {
+  FunctionConfig c = validConfig();
+  c.reserved_concurrency = -1;
+  EXPECT_THAT(invalidBecause(c), HasSubstr("reserved_concurrency: -1 is out of range"));
+  c.reserved_concurrency = kAccountConcurrencyLimit + 1;
+  EXPECT_THAT(invalidBecause(c), HasSubstr("reserved_concurrency: 1001 is out of range"));
+  c.reserved_concurrency = 2;
+  c.provisioned_concurrency = 3;
+  EXPECT_THAT(invalidBecause(c), HasSubstr("provisioned_concurrency: 3 is more than "
+                                           "reserved_concurrency (2)"));
+  c.reserved_concurrency.reset();
+  c.provisioned_concurrency = kAccountConcurrencyLimit;
+  EXPECT_EQ(invalidBecause(c), "");
+  c.provisioned_concurrency = -2;
+  EXPECT_THAT(invalidBecause(c), HasSubstr("provisioned_concurrency: -2 is out of range"));
+  c.provisioned_concurrency = 0;
+  c.ephemeral_storage_mb = 511;
+  EXPECT_THAT(invalidBecause(c), HasSubstr("ephemeral_storage: 511 is out of range; allowed: 512 "
+                                           "to 10240 (MB of /tmp)"));
+  c.ephemeral_storage_mb = 10240;
+  EXPECT_EQ(invalidBecause(c), "");
+  c.network = "host";
+  EXPECT_THAT(invalidBecause(c),
+              HasSubstr("network: \"host\" is not a network mode; allowed: none, egress"));
+  auto wrong_type = parseDeployRequest(
+      R"({"name":"f","runtime":"python3.11","handler":"a.b","code_zip_base64":"eg==",)"
+      R"("reserved_concurrency":"5"})");
+  ASSERT_FALSE(wrong_type.ok());
+  EXPECT_THAT(wrong_type.error().message,
+              HasSubstr("reserved_concurrency: expected an integer, got a string"));
+}
+
+TEST(ScalingConfigTest, FunctionJsonRoundTripsTheNewFields) {
+  store::FunctionRecord r;
+  r.name = "f";
+  r.runtime = "python3.11";
+  r.handler = "a.b";
+  r.reserved_concurrency = 0;
+  r.provisioned_concurrency = 0;
+  r.ephemeral_storage_mb = 4096;
+  r.network = "egress";
+  std::string json = functionToJson(r);
+  EXPECT_THAT(json, HasSubstr("\"reserved_concurrency\":0"));
+  auto back = functionFromJson(json);
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  EXPECT_EQ(*back, r);
+  r.reserved_concurrency.reset();
+  json = functionToJson(r);
+  EXPECT_THAT(json, HasSubstr("\"reserved_concurrency\":null"));
+  EXPECT_EQ(functionFromJson(json)->reserved_concurrency, std::nullopt);
+}
+
+}  // namespace
+}  // namespace gust::control

@@ -22,6 +22,7 @@
 #include <boost/json/value.hpp>
 
 #include "common/files.h"
+#include "recording_sandbox.h"
 #include "runtime/runtime.h"
 #include "sandbox/linux/process_sandbox.h"
 
@@ -45,6 +46,8 @@ def handler(event, context):
         os._exit(3)
     elif action == "raise":
         raise RuntimeError("boom")
+    elif action == "sigkill":
+        os.kill(os.getpid(), 9)
     print("handling", event.get("tag"))
     return {"pid": os.getpid(), "tag": event.get("tag"), "version": os.environ.get("CODE_VERSION")}
 )PY";
@@ -72,7 +75,6 @@ class EngineTest : public ::testing::Test {
     fs::create_directories(code_dir_);
     ::chmod(code_dir_.c_str(), 0755);
     ASSERT_TRUE(writeFileAtomic(code_dir_ / "app.py", kApp, 0644).ok());
-    sandbox_ = sandbox::makeProcessSandbox({});
     options_.runtime_dir = root_ / "runtime";
     options_.worker_threads = 4;
     options_.on_logs = [this](const FunctionSpec&, std::string_view id, std::string_view logs) {
@@ -85,7 +87,7 @@ class EngineTest : public ::testing::Test {
     fs::remove_all(root_);
   }
 
-  void makeEngine() { engine_ = engine::makeEngine(options_, *sandbox_); }
+  void makeEngine() { engine_ = engine::makeEngine(options_, recording_); }
 
   std::shared_ptr<FunctionSpec> function(int timeout_s = 3, int64_t revision = 1,
                                          std::string handler = "app.handler") {
@@ -120,7 +122,8 @@ class EngineTest : public ::testing::Test {
   }
 
   fs::path root_, code_dir_;
-  std::unique_ptr<sandbox::Sandbox> sandbox_;
+  std::unique_ptr<sandbox::Sandbox> sandbox_ = sandbox::makeProcessSandbox({});
+  RecordingSandbox recording_{*sandbox_};
   EngineOptions options_;
   std::unique_ptr<Engine> engine_;
   std::mutex logs_mu_;
@@ -369,6 +372,157 @@ TEST_F(EngineTest, ShutdownFailsInFlightAndLaterInvocations) {
   ASSERT_FALSE(after.ok());
   EXPECT_EQ(after.error().code, ErrorCode::kUnavailable);
   engine_->shutdown();  // idempotent
+}
+
+}  // namespace
+}  // namespace gust::engine
+
+namespace gust::engine {
+namespace {
+
+TEST_F(EngineTest, AccountLimitCountsInvocationsInFlight) {
+  options_.account_concurrency = 1;
+  makeEngine();
+  auto fn = function();
+  auto busy = invokeAsync(fn, R"({"action": "sleep", "seconds": 1})");
+  auto rejected = invokeSync(fn, "{}");
+  ASSERT_FALSE(rejected.ok());
+  EXPECT_EQ(rejected.error().code, ErrorCode::kResourceExhausted);
+  EXPECT_EQ(throttleReason(rejected.error()), kAccountLimitReason) << rejected.error().message;
+  ASSERT_EQ(busy.wait_for(30s), std::future_status::ready);
+  ASSERT_TRUE(busy.get().ok());
+  // The idle instance does not count: the next invocation runs.
+  auto r = invokeSync(fn, "{}");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_FALSE(r->cold_start);
+}
+
+TEST_F(EngineTest, ReservedConcurrencyThrottlesTheFunctionAndShrinksThePool) {
+  options_.account_concurrency = 2;
+  makeEngine();
+  auto off = function();
+  off->name = "off";
+  off->reserved_concurrency = 0;
+  auto r = invokeSync(off, "{}");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(throttleReason(r.error()), kReservedLimitReason) << r.error().message;
+  EXPECT_EQ(engine_->instanceCount(), 0);
+
+  auto reserved = function();
+  reserved->name = "reserved";
+  reserved->reserved_concurrency = 1;
+  engine_->configure(reserved);  // the pool left to unreserved functions is now 1
+  auto busy = invokeAsync(reserved, R"({"action": "sleep", "seconds": 1})");
+  auto second = invokeSync(reserved, "{}");
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(throttleReason(second.error()), kReservedLimitReason);
+
+  auto unreserved = function();
+  auto u1 = invokeAsync(unreserved, R"({"action": "sleep", "seconds": 1})");
+  auto u2 = invokeSync(unreserved, "{}");
+  ASSERT_FALSE(u2.ok());
+  EXPECT_EQ(throttleReason(u2.error()), kAccountLimitReason) << u2.error().message;
+  ASSERT_EQ(busy.wait_for(30s), std::future_status::ready);
+  ASSERT_EQ(u1.wait_for(30s), std::future_status::ready);
+  EXPECT_TRUE(busy.get().ok());
+  EXPECT_TRUE(u1.get().ok());
+
+  // Without the reservation the whole account limit is shared again.
+  engine_->evict("reserved");
+  auto a = invokeAsync(unreserved, R"({"action": "sleep", "seconds": 0.5})");
+  auto b = invokeSync(unreserved, "{}");
+  EXPECT_TRUE(b.ok()) << b.error().message;
+  ASSERT_EQ(a.wait_for(30s), std::future_status::ready);
+}
+
+TEST_F(EngineTest, ProvisionedInstancesAreStartedKeptAndWarm) {
+  options_.idle_timeout = 50ms;
+  makeEngine();
+  auto fn = function();
+  fn->provisioned_concurrency = 2;
+  engine_->configure(fn);
+  EXPECT_EQ(engine_->instanceCount(), 2) << "started in the background at once";
+  ASSERT_TRUE(eventually([&] { return engine_->provisionedReadyCount("fn") == 2; }));
+  auto r = invokeSync(fn, R"({"tag": "first"})");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_FALSE(r->cold_start);
+  EXPECT_EQ(r->init_duration_ms, 0);
+  EXPECT_EQ(r->logs.find("Init Duration"), std::string::npos) << r->logs;
+  // A burst beyond them starts an ordinary instance, which the reaper stops after the idle
+  // timeout while the provisioned ones stay.
+  std::vector<std::future<Result<InvokeResult>>> burst;
+  for (int i = 0; i < 3; ++i)
+    burst.push_back(invokeAsync(fn, R"({"action": "sleep", "seconds": 0.3})"));
+  int cold = 0;
+  for (auto& f : burst) {
+    ASSERT_EQ(f.wait_for(30s), std::future_status::ready);
+    auto b = f.get();
+    ASSERT_TRUE(b.ok());
+    cold += b->cold_start ? 1 : 0;
+  }
+  EXPECT_EQ(cold, 1);
+  EXPECT_TRUE(eventually([&] { return engine_->instanceCount() == 2; }));
+
+  // One that dies is replaced.
+  auto crashed = invokeSync(fn, R"({"action": "exit"})");
+  ASSERT_TRUE(crashed.ok());
+  EXPECT_TRUE(crashed->function_error);
+  EXPECT_TRUE(eventually([&] { return engine_->instanceCount() == 2; }));
+
+  // A new revision replaces them; evict drops them.
+  auto v2 = function(3, 2);
+  v2->provisioned_concurrency = 1;
+  engine_->configure(v2);
+  EXPECT_TRUE(eventually(
+      [&] { return engine_->instanceCount() == 1 && engine_->provisionedReadyCount("fn") == 1; }));
+  auto r2 = invokeSync(v2, "{}");
+  ASSERT_TRUE(r2.ok());
+  EXPECT_FALSE(r2->cold_start);
+  EXPECT_EQ(payloadOf(*r2)["version"].as_string(), "2");
+  engine_->evict("fn");
+  EXPECT_TRUE(eventually([&] { return engine_->instanceCount() == 0; }));
+}
+
+TEST_F(EngineTest, OomKillIsRuntimeOutOfMemory) {
+  makeEngine();
+  recording_.sigkill_is_oom = true;
+  recording_.peak_memory_bytes = 200ull << 20;
+  auto fn = function();
+  auto r = invokeSync(fn, R"({"action": "sigkill"})");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_TRUE(r->function_error);
+  auto err = payloadOf(*r);
+  EXPECT_EQ(err["errorType"].as_string(), "Runtime.OutOfMemory");
+  EXPECT_EQ(err["errorMessage"].as_string(),
+            "RequestId: " + r->request_id + " Error: Runtime exited with error: signal: killed");
+  EXPECT_NE(r->logs.find("Max Memory Used: 200 MB"), std::string::npos) << r->logs;
+  EXPECT_NE(r->logs.find("signal: killed\nRuntime.OutOfMemory\n"), std::string::npos) << r->logs;
+  EXPECT_TRUE(eventually([&] { return engine_->instanceCount() == 0; }))
+      << "the broken instance is discarded";
+}
+
+TEST_F(EngineTest, KillWithoutOomIsRuntimeExitError) {
+  makeEngine();
+  auto r = invokeSync(function(), R"({"action": "sigkill"})");
+  ASSERT_TRUE(r.ok());
+  auto err = payloadOf(*r);
+  EXPECT_EQ(err["errorType"].as_string(), "Runtime.ExitError");
+  EXPECT_EQ(err["errorMessage"].as_string(),
+            "RequestId: " + r->request_id + " Error: Runtime exited with error: signal: killed");
+}
+
+TEST_F(EngineTest, SandboxGetsMemoryTmpSizeAndNetwork) {
+  makeEngine();
+  auto fn = function();
+  fn->memory_mb = 256;
+  fn->ephemeral_storage_mb = 1024;
+  fn->network = sandbox::Network::kEgress;
+  ASSERT_TRUE(invokeSync(fn, "{}").ok());
+  auto specs = recording_.specs();
+  ASSERT_EQ(specs.size(), 1u);
+  EXPECT_EQ(specs[0].limits.memory_mb, 256);
+  EXPECT_EQ(specs[0].limits.tmp_bytes, 1024ull << 20);
+  EXPECT_EQ(specs[0].network, sandbox::Network::kEgress);
 }
 
 }  // namespace

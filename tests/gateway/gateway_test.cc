@@ -35,7 +35,12 @@ class ScriptedEngine final : public engine::Engine {
     std::lock_guard lock(mu);
     evicted.emplace_back(name);
   }
+  void configure(std::shared_ptr<const engine::FunctionSpec> spec) override {
+    std::lock_guard lock(mu);
+    configured.push_back(*spec);
+  }
   int instanceCount() const override { return 0; }
+  int provisionedReadyCount(std::string_view) const override { return 0; }
   void shutdown() override {}
 
   std::function<Result<engine::InvokeResult>(const engine::InvokeRequest&)> next =
@@ -50,6 +55,7 @@ class ScriptedEngine final : public engine::Engine {
   std::mutex mu;
   std::vector<engine::InvokeRequest> requests;
   std::vector<std::string> evicted;
+  std::vector<engine::FunctionSpec> configured;
 };
 
 class GatewayTest : public ::testing::Test {
@@ -208,6 +214,120 @@ TEST_F(GatewayTest, UnknownRoutesAndMethods) {
   res = call("PATCH", "/api/v1/functions/x");
   EXPECT_EQ(res.status, 405);
   EXPECT_EQ(res.header("allow"), "GET, DELETE");
+}
+
+}  // namespace
+}  // namespace gust::gateway
+
+namespace gust::gateway {
+namespace {
+
+TEST_F(GatewayTest, ThrottledInvokeIsLambdasTooManyRequests) {
+  ASSERT_EQ(call("POST", "/api/v1/functions", deployBody("echo")).status, 201);
+  for (auto reason : {engine::kReservedLimitReason, engine::kAccountLimitReason}) {
+    engine_.next = [reason](const engine::InvokeRequest&) {
+      return Result<engine::InvokeResult>(
+          Error{ErrorCode::kResourceExhausted, std::string(reason) + ": Rate Exceeded. (details)"});
+    };
+    auto res = call("POST", "/api/v1/functions/echo/invoke", "{}");
+    EXPECT_EQ(res.status, 429);
+    EXPECT_EQ(res.header("x-amzn-errortype"), "TooManyRequestsException");
+    auto body = parse(res.body);
+    EXPECT_EQ(body.at("Type").as_string(), "User");
+    EXPECT_EQ(body.at("message").as_string(), "Rate Exceeded.");
+    EXPECT_EQ(body.at("Reason").as_string(), reason);
+    EXPECT_EQ(body.at("code").as_string(), "ResourceExhausted");
+  }
+}
+
+TEST_F(GatewayTest, DeployConfiguresTheEngineWithTheNewFields) {
+  control::FunctionConfig config;
+  config.name = "scaled";
+  config.runtime = "python3.11";
+  config.handler = "app.handler";
+  config.reserved_concurrency = 3;
+  config.provisioned_concurrency = 2;
+  config.ephemeral_storage_mb = 1024;
+  config.network = "egress";
+  auto body = control::deployRequestToJson(config, control::zipDirectory(root_ / "fn").value());
+  auto res = call("POST", "/api/v1/functions", body);
+  ASSERT_EQ(res.status, 201) << res.body;
+  EXPECT_EQ(parse(res.body).at("reserved_concurrency").as_int64(), 3);
+  ASSERT_EQ(engine_.configured.size(), 1u);
+  const auto& spec = engine_.configured[0];
+  EXPECT_EQ(spec.name, "scaled");
+  EXPECT_EQ(spec.reserved_concurrency, std::optional<int>(3));
+  EXPECT_EQ(spec.provisioned_concurrency, 2);
+  EXPECT_EQ(spec.ephemeral_storage_mb, 1024);
+  EXPECT_EQ(spec.network, sandbox::Network::kEgress);
+  EXPECT_EQ(parse(call("GET", "/api/v1/functions/scaled").body)
+                .at("provisioned_concurrency_ready")
+                .as_int64(),
+            0);
+
+  engine_.configured.clear();
+  ASSERT_TRUE(gateway_->configureEngine().ok());
+  ASSERT_EQ(engine_.configured.size(), 1u);
+  EXPECT_EQ(engine_.configured[0].provisioned_concurrency, 2);
+}
+
+TEST_F(GatewayTest, LogsEndpointFiltersByRequestAndTime) {
+  ASSERT_EQ(call("POST", "/api/v1/functions", deployBody("echo")).status, 201);
+  auto record = [](std::string id, int64_t ts) {
+    store::LogRecord r;
+    r.function = "echo";
+    r.version = "$LATEST";
+    r.request_id = std::move(id);
+    r.timestamp_ms = ts;
+    r.text = "START RequestId: " + r.request_id + " Version: $LATEST\n";
+    return r;
+  };
+  // 2026-11-24T21:00:00Z is 1795554000000 ms after the epoch.
+  ASSERT_TRUE(store_->appendLogs({record("r1", 1795554000000), record("r2", 1795554060000)}).ok());
+
+  auto res = call("GET", "/api/v1/functions/echo/logs");
+  ASSERT_EQ(res.status, 200) << res.body;
+  auto logs = parse(res.body).at("logs").as_array();
+  ASSERT_EQ(logs.size(), 2u);
+  EXPECT_EQ(logs[0].at("request_id").as_string(), "r1");
+  EXPECT_EQ(logs[0].at("message").as_string(), "START RequestId: r1 Version: $LATEST\n");
+  EXPECT_EQ(logs[0].at("time").as_string(), "2026-11-24T21:00:00.000Z");
+
+  // The query string travels in Request::query.
+  auto query = [&](std::string q) {
+    http::Request req;
+    req.method = "GET";
+    req.path = "/api/v1/functions/echo/logs";
+    req.target = req.path + "?" + q;
+    req.query = q;
+    req.headers.push_back({"authorization", "Bearer " + std::string(64, 'a')});
+    std::promise<http::Response> p;
+    auto f = p.get_future();
+    gateway_->handle(std::move(req), [&p](http::Response r) { p.set_value(std::move(r)); });
+    return f.get();
+  };
+  res = query("request_id=r2");
+  ASSERT_EQ(res.status, 200) << res.body;
+  logs = parse(res.body).at("logs").as_array();
+  ASSERT_EQ(logs.size(), 1u);
+  EXPECT_EQ(logs[0].at("request_id").as_string(), "r2");
+
+  res = query("since=2026-11-24T21%3A00%3A30Z");
+  ASSERT_EQ(res.status, 200) << res.body;
+  logs = parse(res.body).at("logs").as_array();
+  ASSERT_EQ(logs.size(), 1u);
+  EXPECT_EQ(logs[0].at("request_id").as_string(), "r2");
+
+  res = query("since=1795554000000&limit=1");
+  logs = parse(res.body).at("logs").as_array();
+  ASSERT_EQ(logs.size(), 1u);
+  EXPECT_EQ(logs[0].at("request_id").as_string(), "r1");
+  EXPECT_EQ(parse(res.body).at("next_after_id").as_int64(), logs[0].at("id").as_int64());
+
+  EXPECT_EQ(query("since=yesterday").status, 400);
+  EXPECT_EQ(query("limit=0").status, 400);
+  EXPECT_EQ(query("colour=red").status, 400);
+  EXPECT_EQ(call("GET", "/api/v1/functions/missing/logs").status, 404);
 }
 
 }  // namespace

@@ -1,8 +1,11 @@
 #include "store/sqlite/sqlite_store.h"
 
+#include "store/log_writer.h"
+
 #include <sqlite3.h>
 #include <stdlib.h>
 
+#include <chrono>
 #include <filesystem>
 #include <regex>
 #include <system_error>
@@ -249,6 +252,164 @@ TEST_F(SqliteStoreTest, TwoConnectionsToOneFileSeeEachOthersWrites) {
   ASSERT_TRUE(put.ok()) << put.error().message;
   EXPECT_EQ(put->revision, 2);
   EXPECT_EQ(a->getFunction("f")->revision, 2);
+}
+
+}  // namespace
+}  // namespace gust::store
+
+namespace gust::store {
+namespace {
+
+class SqliteLogsTest : public SqliteStoreTest {
+ protected:
+  static LogRecord log(std::string function, std::string request_id, int64_t ts,
+                       std::string version = "$LATEST") {
+    LogRecord r;
+    r.function = std::move(function);
+    r.version = std::move(version);
+    r.request_id = std::move(request_id);
+    r.timestamp_ms = ts;
+    r.text = "START RequestId: " + r.request_id + " Version: " + r.version + "\n";
+    return r;
+  }
+};
+
+TEST_F(SqliteStoreTest, ScalingFieldsRoundTrip) {
+  auto store = open();
+  ASSERT_TRUE(store);
+  FunctionRecord r = sample("f");
+  r.reserved_concurrency = 0;
+  r.provisioned_concurrency = 0;
+  r.ephemeral_storage_mb = 2048;
+  r.network = "egress";
+  auto put = store->putFunction(r);
+  ASSERT_TRUE(put.ok());
+  auto got = store->getFunction("f");
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->reserved_concurrency, std::optional<int>(0));
+  EXPECT_EQ(got->ephemeral_storage_mb, 2048);
+  EXPECT_EQ(got->network, "egress");
+  EXPECT_EQ(*got, *put);
+  auto unreserved = store->putFunction(sample("g"));
+  ASSERT_TRUE(unreserved.ok());
+  EXPECT_EQ(store->getFunction("g")->reserved_concurrency, std::nullopt);
+}
+
+TEST_F(SqliteLogsTest, AppendAndQueryWithFilters) {
+  auto store = open();
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(store
+                  ->appendLogs({log("f", "r1", 1000), log("f", "r2", 2000), log("g", "r3", 2500),
+                                log("f", "r4", 3000, "2")})
+                  .ok());
+  LogQuery q;
+  q.function = "f";
+  auto all = store->queryLogs(q);
+  ASSERT_TRUE(all.ok()) << all.error().message;
+  ASSERT_EQ(all->size(), 3u);
+  EXPECT_EQ((*all)[0].request_id, "r1");
+  EXPECT_EQ((*all)[0].text, "START RequestId: r1 Version: $LATEST\n");
+  EXPECT_EQ((*all)[0].timestamp_ms, 1000);
+  EXPECT_LT((*all)[0].id, (*all)[1].id);
+
+  q.request_id = "r2";
+  auto one = store->queryLogs(q);
+  ASSERT_EQ(one->size(), 1u);
+  EXPECT_EQ((*one)[0].request_id, "r2");
+
+  LogQuery window;
+  window.function = "f";
+  window.since_ms = 1500;
+  window.until_ms = 3000;
+  auto in_window = store->queryLogs(window);
+  ASSERT_EQ(in_window->size(), 1u);
+  EXPECT_EQ((*in_window)[0].request_id, "r2");
+
+  LogQuery by_version;
+  by_version.function = "f";
+  by_version.version = "2";
+  ASSERT_EQ(store->queryLogs(by_version)->size(), 1u);
+
+  LogQuery page;
+  page.function = "f";
+  page.limit = 2;
+  auto first = store->queryLogs(page);
+  ASSERT_EQ(first->size(), 2u);
+  page.after_id = first->back().id;
+  auto rest = store->queryLogs(page);
+  ASSERT_EQ(rest->size(), 1u);
+  EXPECT_EQ((*rest)[0].request_id, "r4");
+}
+
+TEST_F(SqliteLogsTest, PruneDeletesOnlyOlderRecords) {
+  auto store = open();
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(store->appendLogs({log("f", "old", 1000), log("f", "new", 5000)}).ok());
+  auto pruned = store->pruneLogs(2000);
+  ASSERT_TRUE(pruned.ok());
+  EXPECT_EQ(*pruned, 1);
+  LogQuery q;
+  q.function = "f";
+  auto left = store->queryLogs(q);
+  ASSERT_EQ(left->size(), 1u);
+  EXPECT_EQ((*left)[0].request_id, "new");
+}
+
+TEST_F(SqliteLogsTest, LogWriterBatchesAndPrunesByRetention) {
+  auto store = open();
+  ASSERT_TRUE(store);
+  int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::system_clock::now().time_since_epoch())
+                    .count();
+  ASSERT_TRUE(store->appendLogs({log("f", "expired", now - 3 * 3600 * 1000)}).ok());
+  LogWriterOptions options;
+  options.retention = std::chrono::hours(2);
+  {
+    LogWriter writer(*store, options);
+    for (int i = 0; i < 10; ++i) writer.add(log("f", "r" + std::to_string(i), now));
+    writer.flush();
+    LogQuery q;
+    q.function = "f";
+    auto got = store->queryLogs(q);
+    ASSERT_TRUE(got.ok());
+    ASSERT_EQ(got->size(), 10u) << "the expired record was pruned, the new ones written";
+    EXPECT_EQ((*got)[0].request_id, "r0");
+    EXPECT_EQ(writer.dropped(), 0u);
+  }
+}
+
+TEST_F(SqliteLogsTest, MigratesAVersionOneDatabase) {
+  {
+    // The schema as version 1 shipped it, with one function.
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(db_path_.c_str(), &db), SQLITE_OK);
+    const char* v1 = R"sql(
+CREATE TABLE functions (
+  name TEXT PRIMARY KEY NOT NULL, runtime TEXT NOT NULL, handler TEXT NOT NULL,
+  memory_mb INTEGER NOT NULL, timeout_s INTEGER NOT NULL, environment TEXT NOT NULL,
+  description TEXT NOT NULL, code_sha256 TEXT NOT NULL, code_size INTEGER NOT NULL,
+  last_modified TEXT NOT NULL, revision INTEGER NOT NULL) WITHOUT ROWID;
+INSERT INTO functions VALUES ('old', 'python3.11', 'app.handler', 128, 3, '{}', '',
+  'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa', 10,
+  '2026-01-01T00:00:00.000+0000', 4);
+PRAGMA user_version = 1;
+)sql";
+    ASSERT_EQ(sqlite3_exec(db, v1, nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(db);
+  }
+  auto store = open();
+  ASSERT_TRUE(store);
+  auto old = store->getFunction("old");
+  ASSERT_TRUE(old.ok()) << old.error().message;
+  EXPECT_EQ(old->revision, 4);
+  EXPECT_EQ(old->reserved_concurrency, std::nullopt);
+  EXPECT_EQ(old->provisioned_concurrency, 0);
+  EXPECT_EQ(old->ephemeral_storage_mb, 512);
+  EXPECT_EQ(old->network, "none");
+  ASSERT_TRUE(store->appendLogs({log("old", "r", 1)}).ok());
+  auto put = store->putFunction(*old);
+  ASSERT_TRUE(put.ok());
+  EXPECT_EQ(put->revision, 5);
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <chrono>
 #include <ctime>
 #include <mutex>
@@ -38,6 +39,23 @@ CREATE TABLE functions (
   last_modified TEXT NOT NULL,
   revision      INTEGER NOT NULL
 ) WITHOUT ROWID;
+)sql",
+    R"sql(
+ALTER TABLE functions ADD COLUMN reserved_concurrency INTEGER;  -- NULL: unreserved
+ALTER TABLE functions ADD COLUMN provisioned_concurrency INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE functions ADD COLUMN ephemeral_storage_mb INTEGER NOT NULL DEFAULT 512;
+ALTER TABLE functions ADD COLUMN network TEXT NOT NULL DEFAULT 'none';
+CREATE TABLE logs (
+  id           INTEGER PRIMARY KEY AUTOINCREMENT,  -- never reused: a safe cursor
+  function     TEXT NOT NULL,
+  version      TEXT NOT NULL,
+  request_id   TEXT NOT NULL,
+  timestamp_ms INTEGER NOT NULL,
+  text         TEXT NOT NULL
+);
+CREATE INDEX logs_by_function_time ON logs (function, timestamp_ms);
+CREATE INDEX logs_by_request ON logs (request_id);
+CREATE INDEX logs_by_time ON logs (timestamp_ms);
 )sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
@@ -164,10 +182,83 @@ class SqliteStore final : public Store {
     return okStatus();
   }
 
+  Status appendLogs(std::vector<LogRecord> records) override {
+    if (records.empty()) return okStatus();
+    std::lock_guard lock(mu_);
+    GUST_TRY(execOn(db_.get(), "BEGIN IMMEDIATE", "begin transaction"));
+    Status status = [&]() -> Status {
+      GUST_ASSIGN_OR_RETURN(
+          StmtPtr stmt,
+          prepare("INSERT INTO logs (function, version, request_id, timestamp_ms, text) "
+                  "VALUES (?1, ?2, ?3, ?4, ?5)"));
+      for (const LogRecord& r : records) {
+        sqlite3_reset(stmt.get());
+        bindText(stmt.get(), 1, r.function);
+        bindText(stmt.get(), 2, r.version);
+        bindText(stmt.get(), 3, r.request_id);
+        sqlite3_bind_int64(stmt.get(), 4, r.timestamp_ms);
+        bindText(stmt.get(), 5, r.text);
+        if (sqlite3_step(stmt.get()) != SQLITE_DONE)
+          return sqliteError(db_.get(), "cannot write logs");
+      }
+      return okStatus();
+    }();
+    if (status.ok()) status = execOn(db_.get(), "COMMIT", "commit");
+    if (!status.ok()) (void)execOn(db_.get(), "ROLLBACK", "roll back");
+    return status;
+  }
+
+  Result<std::vector<LogRecord>> queryLogs(const LogQuery& q) override {
+    std::lock_guard lock(mu_);
+    std::string sql =
+        "SELECT id, function, version, request_id, timestamp_ms, text FROM logs WHERE "
+        "function = ?1 AND timestamp_ms >= ?2 AND timestamp_ms < ?3 AND id > ?4";
+    if (q.version) sql += " AND version = ?5";
+    if (q.request_id) sql += " AND request_id = ?6";
+    sql += " ORDER BY id LIMIT ?7";
+    GUST_ASSIGN_OR_RETURN(StmtPtr stmt, prepare(sql));
+    bindText(stmt.get(), 1, q.function);
+    sqlite3_bind_int64(stmt.get(), 2, q.since_ms);
+    sqlite3_bind_int64(stmt.get(), 3, q.until_ms);
+    sqlite3_bind_int64(stmt.get(), 4, q.after_id);
+    if (q.version) bindText(stmt.get(), 5, *q.version);
+    if (q.request_id) bindText(stmt.get(), 6, *q.request_id);
+    sqlite3_bind_int(stmt.get(), 7, std::max(0, q.limit));
+    std::vector<LogRecord> out;
+    for (;;) {
+      int rc = sqlite3_step(stmt.get());
+      if (rc == SQLITE_DONE) break;
+      if (rc != SQLITE_ROW) return sqliteError(db_.get(), "cannot read logs");
+      LogRecord r;
+      r.id = sqlite3_column_int64(stmt.get(), 0);
+      r.function = columnText(stmt.get(), 1);
+      r.version = columnText(stmt.get(), 2);
+      r.request_id = columnText(stmt.get(), 3);
+      r.timestamp_ms = sqlite3_column_int64(stmt.get(), 4);
+      r.text = columnText(stmt.get(), 5);
+      out.push_back(std::move(r));
+    }
+    return out;
+  }
+
+  Result<int64_t> pruneLogs(int64_t before_ms) override {
+    std::lock_guard lock(mu_);
+    GUST_ASSIGN_OR_RETURN(StmtPtr stmt, prepare("DELETE FROM logs WHERE timestamp_ms < ?1"));
+    sqlite3_bind_int64(stmt.get(), 1, before_ms);
+    if (sqlite3_step(stmt.get()) != SQLITE_DONE)
+      return sqliteError(db_.get(), "cannot delete expired logs");
+    return static_cast<int64_t>(sqlite3_changes(db_.get()));
+  }
+
  private:
   static constexpr std::string_view kSelectColumns =
       "SELECT name, runtime, handler, memory_mb, timeout_s, environment, description, "
-      "code_sha256, code_size, last_modified, revision FROM functions";
+      "code_sha256, code_size, last_modified, revision, reserved_concurrency, "
+      "provisioned_concurrency, ephemeral_storage_mb, network FROM functions";
+
+  static void bindText(sqlite3_stmt* stmt, int i, std::string_view s) {
+    sqlite3_bind_text(stmt, i, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT);
+  }
 
   Result<StmtPtr> prepare(const std::string& sql) {
     sqlite3_stmt* raw = nullptr;
@@ -198,8 +289,9 @@ class SqliteStore final : public Store {
     GUST_ASSIGN_OR_RETURN(
         StmtPtr stmt,
         prepare("INSERT OR REPLACE INTO functions (name, runtime, handler, memory_mb, timeout_s, "
-                "environment, description, code_sha256, code_size, last_modified, revision) "
-                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"));
+                "environment, description, code_sha256, code_size, last_modified, revision, "
+                "reserved_concurrency, provisioned_concurrency, ephemeral_storage_mb, network) "
+                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"));
     auto bindText = [&](int i, const std::string& s) {
       sqlite3_bind_text(stmt.get(), i, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT);
     };
@@ -214,6 +306,13 @@ class SqliteStore final : public Store {
     sqlite3_bind_int64(stmt.get(), 9, record.code_size);
     bindText(10, record.last_modified);
     sqlite3_bind_int64(stmt.get(), 11, record.revision);
+    if (record.reserved_concurrency)
+      sqlite3_bind_int(stmt.get(), 12, *record.reserved_concurrency);
+    else
+      sqlite3_bind_null(stmt.get(), 12);
+    sqlite3_bind_int(stmt.get(), 13, record.provisioned_concurrency);
+    sqlite3_bind_int(stmt.get(), 14, record.ephemeral_storage_mb);
+    bindText(15, record.network);
     if (sqlite3_step(stmt.get()) != SQLITE_DONE)
       return sqliteError(db_.get(), "cannot write function");
     return record;
@@ -239,6 +338,11 @@ class SqliteStore final : public Store {
     r.code_size = sqlite3_column_int64(stmt, 8);
     r.last_modified = columnText(stmt, 9);
     r.revision = sqlite3_column_int64(stmt, 10);
+    if (sqlite3_column_type(stmt, 11) != SQLITE_NULL)
+      r.reserved_concurrency = sqlite3_column_int(stmt, 11);
+    r.provisioned_concurrency = sqlite3_column_int(stmt, 12);
+    r.ephemeral_storage_mb = sqlite3_column_int(stmt, 13);
+    r.network = columnText(stmt, 14);
     return r;
   }
 

@@ -1,0 +1,3 @@
+def handler(event, context):
+    print("marker", event.get("tag"))
+    return event

@@ -1,0 +1,2 @@
+def handler(event, context):
+    return "unreachable: reserved_concurrency 0 throttles every invocation"

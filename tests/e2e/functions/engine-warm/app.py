@@ -1,0 +1,7 @@
+import os
+
+print("provisioned init")
+
+
+def handler(event, context):
+    return {"pid": os.getpid()}
