@@ -21,7 +21,8 @@ namespace {
 
 // Must match runtime::supportedRuntimes(). The control plane validates without depending on the
 // runtime component, so the list is repeated here: add a runtime to both places.
-constexpr std::array<std::string_view, 1> kSupportedRuntimes = {"python3.11"};
+constexpr std::array<std::string_view, 4> kSupportedRuntimes = {"python3.11", "nodejs20.x",
+                                                                "provided", "exec"};
 
 // Set by the platform for every invocation; a function may not override them.
 constexpr std::array<std::string_view, 17> kReservedEnvironment = {
@@ -166,12 +167,67 @@ Status validatePythonHandler(std::string_view handler) {
   return okStatus();
 }
 
+bool hasWhitespaceOrControl(std::string_view s) {
+  return std::any_of(s.begin(), s.end(),
+                     [](char c) { return static_cast<unsigned char>(c) <= ' ' || c == 0x7f; });
+}
+
+// Node handlers name an exported function of a file under the code dir: "index.handler",
+// "src/app.handler", or a nested export "index.api.handler" (the file part has no extension).
+Status validateNodeHandler(std::string_view handler) {
+  constexpr std::string_view kAllowed =
+      "file.function, e.g. \"index.handler\" or \"src/app.handler\" (the file without its "
+      ".js/.mjs/.cjs extension)";
+  auto bad = [&](std::string_view why) {
+    return Error::invalid(
+        fmt::format("handler: {} {}; allowed: {}", quoted(handler), why, kAllowed));
+  };
+  if (hasWhitespaceOrControl(handler)) return bad("contains whitespace");
+  if (handler.find("..") != std::string_view::npos) return bad("contains '..'");
+  if (handler.starts_with("/")) return bad("is an absolute path");
+  std::string_view base = handler.substr(handler.rfind('/') + 1);
+  size_t dot = base.find('.');
+  if (dot == std::string_view::npos) return bad("has no '.' between file and function");
+  if (dot == 0) return bad("has no file name");
+  std::string_view function = base.substr(dot + 1);
+  if (function.empty() || function.back() == '.') return bad("does not end in a function name");
+  return okStatus();
+}
+
+// exec handlers are the path of an executable inside the code dir.
+Status validateExecHandler(std::string_view handler) {
+  constexpr std::string_view kAllowed =
+      "the path of an executable relative to the code directory, e.g. \"handler.sh\" or "
+      "\"bin/fn\"";
+  auto bad = [&](std::string_view why) {
+    return Error::invalid(
+        fmt::format("handler: {} {}; allowed: {}", quoted(handler), why, kAllowed));
+  };
+  if (hasWhitespaceOrControl(handler)) return bad("contains whitespace");
+  if (handler.starts_with("/")) return bad("is an absolute path");
+  if (handler.ends_with("/")) return bad("names a directory");
+  size_t start = 0;
+  for (;;) {
+    size_t end = handler.find('/', start);
+    std::string_view part =
+        handler.substr(start, end == std::string_view::npos ? end : end - start);
+    if (part.empty() || part == "." || part == "..")
+      return bad(fmt::format("has the path part {}", quoted(part)));
+    if (end == std::string_view::npos) break;
+    start = end + 1;
+  }
+  return okStatus();
+}
+
 Status validateHandler(std::string_view runtime, std::string_view handler) {
   if (handler.empty()) return Error::invalid("handler: is empty; set it to module.function");
   if (handler.size() > kMaxHandlerLength)
     return Error::invalid(fmt::format("handler: {} is {} characters long; allowed: at most {}",
                                       quoted(handler), handler.size(), kMaxHandlerLength));
   if (runtime.starts_with("python")) return validatePythonHandler(handler);
+  if (runtime.starts_with("nodejs")) return validateNodeHandler(handler);
+  if (runtime == "exec") return validateExecHandler(handler);
+  // provided: the custom runtime interprets _HANDLER itself.
   return okStatus();
 }
 

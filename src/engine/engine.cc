@@ -568,6 +568,7 @@ class EngineImpl final : public Engine {
                           runtime::launchCommand(info, sandbox_.layout(spec)));
     spec.argv = std::move(cmd.argv);
     spec.env = std::move(cmd.env);
+    spec.runtime_api = cmd.runtime_api;
     auto spawned = sandbox_.spawn(spec);
     if (!spawned.ok())
       return Error::unavailable(fmt::format("cannot start an instance of function '{}': {}",
@@ -581,8 +582,7 @@ class EngineImpl final : public Engine {
         return Error::unavailable("the engine shut down before the instance started");
       }
     }
-    inst.client = std::make_unique<runtime::InstanceClient>(
-        process->channelFd(), process->stdoutFd(), process->stderrFd());
+    inst.client = runtime::makeInstanceClient(*process);
 
     auto init = inst.client->awaitInit(Clock::now() + options_.init_timeout);
     if (!init.ok()) {

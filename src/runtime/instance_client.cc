@@ -15,6 +15,7 @@
 
 #include "runtime/protocol.h"
 #include "runtime/runtime.h"
+#include "runtime/runtime_api.h"
 
 namespace gust::runtime {
 namespace {
@@ -46,11 +47,11 @@ std::string errorTypeOf(const std::string& error_json) {
 
 }  // namespace
 
-InstanceClient::InstanceClient(int channel_fd, int stdout_fd, int stderr_fd, size_t max_log_bytes)
-    : channel_fd_(channel_fd),
-      stdout_fd_(stdout_fd),
-      stderr_fd_(stderr_fd),
-      max_log_bytes_(max_log_bytes) {}
+InstanceClient::InstanceClient(int stdout_fd, int stderr_fd, size_t max_log_bytes)
+    : stdout_fd_(stdout_fd), stderr_fd_(stderr_fd), max_log_bytes_(max_log_bytes) {}
+
+FrameClient::FrameClient(int channel_fd, int stdout_fd, int stderr_fd, size_t max_log_bytes)
+    : InstanceClient(stdout_fd, stderr_fd, max_log_bytes), channel_fd_(channel_fd) {}
 
 void InstanceClient::drainLogs(int& fd) {
   if (fd < 0) return;
@@ -80,7 +81,7 @@ void InstanceClient::drainAllLogs() {
   drainLogs(stderr_fd_);
 }
 
-Status InstanceClient::waitChannel(short events, Deadline deadline) {
+Status FrameClient::waitChannel(short events, Deadline deadline) {
   for (;;) {
     int timeout = pollTimeoutMs(deadline);
     if (timeout == 0)
@@ -98,7 +99,7 @@ Status InstanceClient::waitChannel(short events, Deadline deadline) {
   }
 }
 
-Status InstanceClient::writeAll(std::string_view data, Deadline deadline) {
+Status FrameClient::writeAll(std::string_view data, Deadline deadline) {
   size_t sent = 0;
   while (sent < data.size()) {
     ssize_t n =
@@ -118,7 +119,7 @@ Status InstanceClient::writeAll(std::string_view data, Deadline deadline) {
   return okStatus();
 }
 
-Status InstanceClient::readExact(char* out, size_t size, Deadline deadline) {
+Status FrameClient::readExact(char* out, size_t size, Deadline deadline) {
   size_t got = 0;
   while (got < size) {
     ssize_t n = ::recv(channel_fd_, out + got, size - got, MSG_DONTWAIT);
@@ -138,7 +139,7 @@ Status InstanceClient::readExact(char* out, size_t size, Deadline deadline) {
   return okStatus();
 }
 
-Result<Frame> InstanceClient::readFrame(Deadline deadline) {
+Result<Frame> FrameClient::readFrame(Deadline deadline) {
   char header_bytes[kFrameHeaderBytes];
   GUST_TRY(readExact(header_bytes, sizeof header_bytes, deadline));
   // Validated (including the length limit) before a byte of payload is allocated.
@@ -158,7 +159,7 @@ Result<Frame> InstanceClient::readFrame(Deadline deadline) {
   return frame;
 }
 
-Result<std::optional<std::string>> InstanceClient::awaitInit(Deadline deadline) {
+Result<std::optional<std::string>> FrameClient::awaitInit(Deadline deadline) {
   auto frame = readFrame(deadline);
   drainAllLogs();
   if (!frame.ok()) {
@@ -180,8 +181,8 @@ Result<std::optional<std::string>> InstanceClient::awaitInit(Deadline deadline) 
   }
 }
 
-Result<InvokeOutput> InstanceClient::invoke(const InvokeMeta& meta, std::string_view payload,
-                                            Deadline deadline) {
+Result<InvokeOutput> FrameClient::invoke(const InvokeMeta& meta, std::string_view payload,
+                                         Deadline deadline) {
   ++seq_;
   boost::json::object m;
   m["request_id"] = meta.request_id;
@@ -234,6 +235,16 @@ std::string InstanceClient::takeLogs() {
     dropped_log_bytes_ = 0;
   }
   return out;
+}
+
+std::unique_ptr<InstanceClient> makeInstanceClient(sandbox::Process& process,
+                                                   size_t max_log_bytes) {
+  if (process.runtimeApiListenFd() >= 0)
+    return std::make_unique<RuntimeApiClient>(process.runtimeApiListenFd(), process.channelFd(),
+                                              process.stdoutFd(), process.stderrFd(),
+                                              max_log_bytes);
+  return std::make_unique<FrameClient>(process.channelFd(), process.stdoutFd(), process.stderrFd(),
+                                       max_log_bytes);
 }
 
 }  // namespace gust::runtime

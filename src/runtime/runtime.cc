@@ -9,6 +9,7 @@
 #include <system_error>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "common/crypto.h"
 #include "common/files.h"
@@ -17,6 +18,8 @@ namespace gust::runtime {
 
 namespace embedded {
 extern const std::string_view kPythonBootstrap;
+extern const std::string_view kNodeBootstrap;
+extern const std::string_view kExecShim;
 }  // namespace embedded
 
 namespace {
@@ -27,6 +30,24 @@ namespace {
 //   -B  no .pyc writes into the (read-only) code dir, as on Lambda's read-only /var/task
 //   -X utf8  UTF-8 I/O whatever locales the host has installed (Lambda's LANG is en_US.UTF-8)
 constexpr std::string_view kPythonInterpreter = "/usr/bin/python3";
+// Debian's Node.js (v20), by absolute path for the same reason.
+constexpr std::string_view kNodeInterpreter = "/usr/bin/node";
+
+// The runtimes' files under the runtime dir: (subdir, file name, contents).
+struct RuntimeFile {
+  const char* dir;
+  const char* name;
+  const std::string_view* contents;
+};
+constexpr RuntimeFile kRuntimeFiles[] = {
+    {"python", "bootstrap.py", &embedded::kPythonBootstrap},
+    {"node", "bootstrap.cjs", &embedded::kNodeBootstrap},
+    {"exec", "shim.py", &embedded::kExecShim},
+};
+
+std::vector<std::string> pythonCommand(const std::filesystem::path& script) {
+  return {std::string(kPythonInterpreter), "-I", "-S", "-B", "-X", "utf8", script.string()};
+}
 
 // Defaults that a function's own variables may override (as on Lambda).
 std::map<std::string, std::string> overridableDefaults() {
@@ -48,7 +69,8 @@ std::string logStreamName(const std::string& version) {
 }  // namespace
 
 const std::vector<std::string>& supportedRuntimes() {
-  static const std::vector<std::string> kRuntimes = {"python3.11"};
+  static const std::vector<std::string> kRuntimes = {"python3.11", "nodejs20.x", "provided",
+                                                     "exec"};
   return kRuntimes;
 }
 
@@ -58,38 +80,61 @@ bool isSupportedRuntime(std::string_view name) {
 }
 
 Status installRuntimeFiles(const std::filesystem::path& dir) {
-  std::filesystem::path python_dir = dir / "python";
   std::error_code ec;
-  std::filesystem::create_directories(python_dir, ec);
+  std::filesystem::create_directories(dir, ec);
   if (ec)
     return Error::internal(
-        fmt::format("cannot create the runtime dir {}: {}", python_dir.string(), ec.message()));
+        fmt::format("cannot create the runtime dir {}: {}", dir.string(), ec.message()));
   // Instances run as an unprivileged user: they must be able to traverse and read, not write.
-  for (const auto& d : {dir, python_dir}) {
-    if (::chmod(d.c_str(), 0755) != 0)
-      return Error::fromErrno(fmt::format("cannot chmod {}", d.string()), errno);
+  if (::chmod(dir.c_str(), 0755) != 0)
+    return Error::fromErrno(fmt::format("cannot chmod {}", dir.string()), errno);
+  for (const RuntimeFile& file : kRuntimeFiles) {
+    std::filesystem::path sub = dir / file.dir;
+    std::filesystem::create_directories(sub, ec);
+    if (ec)
+      return Error::internal(
+          fmt::format("cannot create the runtime dir {}: {}", sub.string(), ec.message()));
+    if (::chmod(sub.c_str(), 0755) != 0)
+      return Error::fromErrno(fmt::format("cannot chmod {}", sub.string()), errno);
+    std::filesystem::path target = sub / file.name;
+    auto existing = readFile(target);
+    if (existing.ok() && *existing == *file.contents) {
+      struct stat st {};
+      if (::stat(target.c_str(), &st) == 0 && (st.st_mode & 07777) == 0444) continue;
+    }
+    GUST_TRY(writeFileAtomic(target, *file.contents, 0444));
   }
-  std::filesystem::path bootstrap = python_dir / "bootstrap.py";
-  auto existing = readFile(bootstrap);
-  if (existing.ok() && *existing == embedded::kPythonBootstrap) {
-    struct stat st {};
-    if (::stat(bootstrap.c_str(), &st) == 0 && (st.st_mode & 07777) == 0444) return okStatus();
-  }
-  return writeFileAtomic(bootstrap, embedded::kPythonBootstrap, 0444);
+  return okStatus();
 }
 
 Result<LaunchCommand> launchCommand(const FunctionInfo& fn, const sandbox::Layout& layout) {
-  if (fn.runtime != "python3.11")
-    return Error::invalid(
-        fmt::format("unsupported runtime '{}'; supported: python3.11", fn.runtime));
   LaunchCommand cmd;
-  cmd.argv = {std::string(kPythonInterpreter),
-              "-I",
-              "-S",
-              "-B",
-              "-X",
-              "utf8",
-              (layout.runtime_dir / "python" / "bootstrap.py").string()};
+  std::map<std::string, std::string> runtime_env;
+  if (fn.runtime == "python3.11") {
+    cmd.argv = pythonCommand(layout.runtime_dir / "python" / "bootstrap.py");
+  } else if (fn.runtime == "nodejs20.x") {
+    // As Lambda starts Node: a heap limit below the memory limit, so V8 collects before the
+    // sandbox's OOM killer strikes, and the larger HTTP header limit.
+    int heap_mb = std::max(fn.memory_mb * 9 / 10, 32);
+    cmd.argv = {std::string(kNodeInterpreter), "--expose-gc", "--max-http-header-size=81920",
+                fmt::format("--max-old-space-size={}", heap_mb),
+                (layout.runtime_dir / "node" / "bootstrap.cjs").string()};
+    // Lambda's NODE_PATH, with the layout's directories (layers under /opt are not supported).
+    runtime_env["NODE_PATH"] =
+        fmt::format("/opt/nodejs/node20/node_modules:/opt/nodejs/node_modules:{}:{}:{}",
+                    (layout.runtime_dir / "node_modules").string(), layout.runtime_dir.string(),
+                    layout.task_root.string());
+  } else if (fn.runtime == "exec") {
+    cmd.argv = pythonCommand(layout.runtime_dir / "exec" / "shim.py");
+  } else if (fn.runtime == "provided") {
+    // Lambda's custom runtime: the function's own executable `bootstrap`, talking to the
+    // Runtime API whose address the sandbox puts in AWS_LAMBDA_RUNTIME_API.
+    cmd.argv = {(layout.task_root / "bootstrap").string()};
+    cmd.runtime_api = true;
+  } else {
+    return Error::invalid(fmt::format("unsupported runtime '{}'; supported: {}", fn.runtime,
+                                      fmt::join(supportedRuntimes(), ", ")));
+  }
 
   // Later entries win: defaults, then the function's variables, then Lambda's reserved ones.
   std::map<std::string, std::string> env = overridableDefaults();
@@ -101,7 +146,6 @@ Result<LaunchCommand> launchCommand(const FunctionInfo& fn, const sandbox::Layou
       {"AWS_LAMBDA_FUNCTION_TIMEOUT", std::to_string(fn.timeout_s)},
       {"AWS_REGION", fn.region},
       {"AWS_DEFAULT_REGION", fn.region},
-      {"AWS_EXECUTION_ENV", "AWS_Lambda_" + fn.runtime},
       {"AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/" + fn.name},
       {"AWS_LAMBDA_LOG_STREAM_NAME", logStreamName(fn.version)},
       {"AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand"},
@@ -110,6 +154,9 @@ Result<LaunchCommand> launchCommand(const FunctionInfo& fn, const sandbox::Layou
       {"_HANDLER", fn.handler},
       {"TZ", ":UTC"},
   };
+  // Lambda sets no execution environment name for custom runtimes.
+  if (fn.runtime != "provided") reserved["AWS_EXECUTION_ENV"] = "AWS_Lambda_" + fn.runtime;
+  for (auto& [key, value] : runtime_env) reserved[key] = std::move(value);
   for (auto& [key, value] : reserved) env[key] = std::move(value);
 
   cmd.env.reserve(env.size());

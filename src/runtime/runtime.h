@@ -5,6 +5,8 @@
 #include <chrono>
 #include <filesystem>
 #include <map>
+#include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -34,6 +36,10 @@ struct FunctionInfo {
 struct LaunchCommand {
   std::vector<std::string> argv;
   std::vector<std::string> env;  // the full environment: Lambda's variables + the function's own
+  // The instance speaks the Lambda Runtime API over HTTP (the `provided` runtime) instead of
+  // frames on fd 3: spawn it with SpawnSpec::runtime_api and talk to it through
+  // makeInstanceClient(), which then serves the API on the sandbox's listener.
+  bool runtime_api = false;
 };
 
 // Writes the runtimes' own files (e.g. python/bootstrap.py) under `dir`, read-only.
@@ -62,22 +68,52 @@ struct InvokeOutput {
 
 using Deadline = std::chrono::steady_clock::time_point;
 
-// The host side of one instance's channel. Drains stdout/stderr while waiting so the instance
-// never blocks on a full pipe; keeps at most max_log_bytes of output per take (the rest is
-// counted and replaced by a truncation note). Not thread-safe: one invocation at a time.
+// The host side of one instance: waits for init, runs invocations, collects stdout/stderr.
+// Implementations drain stdout/stderr while waiting so the instance never blocks on a full pipe,
+// and keep at most max_log_bytes of output per take (the rest is counted and replaced by a
+// truncation note). Not thread-safe: one invocation at a time.
 class InstanceClient {
  public:
-  InstanceClient(int channel_fd, int stdout_fd, int stderr_fd, size_t max_log_bytes = 256 * 1024);
+  virtual ~InstanceClient() = default;
+  InstanceClient(const InstanceClient&) = delete;
+  InstanceClient& operator=(const InstanceClient&) = delete;
 
-  // Waits for the instance to load its handler. Ok(nullopt) on INIT_OK; Ok(error JSON) on
-  // INIT_ERROR or if the instance exited during init; kDeadlineExceeded on timeout.
-  Result<std::optional<std::string>> awaitInit(Deadline deadline);
+  // Waits for the instance to load its handler. Ok(nullopt) on success; Ok(error JSON) if the
+  // runtime reported an init error or exited during init (then with errorType
+  // Runtime.ExitError); kDeadlineExceeded on timeout.
+  virtual Result<std::optional<std::string>> awaitInit(Deadline deadline) = 0;
   // Sends one invocation and waits for its outcome. kDeadlineExceeded on timeout; kUnavailable
-  // if the instance exited or closed the channel (the message says so); kInternal on a protocol
-  // violation. After any error the instance must not be reused.
-  Result<InvokeOutput> invoke(const InvokeMeta& meta, std::string_view payload, Deadline deadline);
+  // if the instance exited or closed the channel (the message says so); kTooLarge for a result
+  // over kMaxResultBytes; kInternal on a protocol violation. After any error the instance must
+  // not be reused.
+  virtual Result<InvokeOutput> invoke(const InvokeMeta& meta, std::string_view payload,
+                                      Deadline deadline) = 0;
   // Output captured since the last call, in the order it was read.
   std::string takeLogs();
+
+ protected:
+  InstanceClient(int stdout_fd, int stderr_fd, size_t max_log_bytes);
+  // Reads what `fd` has now (bounded, so a chatty instance cannot stall us); -1 after EOF.
+  void drainLogs(int& fd);
+  void drainAllLogs();
+
+  int stdout_fd_;  // -1 once the pipe reached EOF
+  int stderr_fd_;
+
+ private:
+  size_t max_log_bytes_;
+  std::string logs_;
+  size_t dropped_log_bytes_ = 0;
+};
+
+// The built-in runtimes' client: frames of protocol.h over the channel (fd 3 inside).
+class FrameClient final : public InstanceClient {
+ public:
+  FrameClient(int channel_fd, int stdout_fd, int stderr_fd, size_t max_log_bytes = 256 * 1024);
+
+  Result<std::optional<std::string>> awaitInit(Deadline deadline) override;
+  Result<InvokeOutput> invoke(const InvokeMeta& meta, std::string_view payload,
+                              Deadline deadline) override;
 
  private:
   // Sends all of `data`, draining logs while the channel is full.
@@ -88,17 +124,14 @@ class InstanceClient {
   Result<Frame> readFrame(Deadline deadline);
   // Polls the channel for `events` and the output pipes until the channel is ready.
   Status waitChannel(short events, Deadline deadline);
-  // Reads what `fd` has now (bounded, so a chatty instance cannot stall us); -1 after EOF.
-  void drainLogs(int& fd);
-  void drainAllLogs();
 
   int channel_fd_;
-  int stdout_fd_;  // -1 once the pipe reached EOF
-  int stderr_fd_;
-  size_t max_log_bytes_;
   uint64_t seq_ = 0;
-  std::string logs_;
-  size_t dropped_log_bytes_ = 0;
 };
+
+// The client for `process`: a RuntimeApiClient (runtime_api.h) when the sandbox gave it a
+// Runtime API listener, a FrameClient otherwise. The process must outlive the client.
+std::unique_ptr<InstanceClient> makeInstanceClient(sandbox::Process& process,
+                                                   size_t max_log_bytes = 256 * 1024);
 
 }  // namespace gust::runtime

@@ -61,7 +61,9 @@ TEST(ValidateConfigTest, RejectsBadNames) {
 TEST(ValidateConfigTest, RejectsUnsupportedRuntimes) {
   FunctionConfig c = validConfig();
   c.runtime = "python2.7";
-  EXPECT_EQ(invalidBecause(c), "runtime: \"python2.7\" is not supported; allowed: python3.11");
+  EXPECT_EQ(invalidBecause(c),
+            "runtime: \"python2.7\" is not supported; allowed: python3.11, nodejs20.x, provided, "
+            "exec");
 }
 
 TEST(ValidateConfigTest, ChecksPythonHandlers) {

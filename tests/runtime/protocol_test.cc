@@ -143,8 +143,8 @@ class ClientTest : public ::testing::Test {
     }
     return *decodeFrame(buf + payload);
   }
-  InstanceClient client(size_t max_log = 256 * 1024) {
-    return InstanceClient(host_.get(), out_r_.get(), err_r_.get(), max_log);
+  FrameClient client(size_t max_log = 256 * 1024) {
+    return FrameClient(host_.get(), out_r_.get(), err_r_.get(), max_log);
   }
   static Deadline soon() { return std::chrono::steady_clock::now() + 5s; }
 

@@ -138,8 +138,8 @@ class PythonRuntimeTest : public ::testing::Test {
     auto p = sandbox_->spawn(spec);
     EXPECT_TRUE(p.ok()) << p.error().message;
     process_ = std::move(*p);
-    client_ = std::make_unique<InstanceClient>(process_->channelFd(), process_->stdoutFd(),
-                                               process_->stderrFd(), 64 * 1024);
+    client_ = std::make_unique<FrameClient>(process_->channelFd(), process_->stdoutFd(),
+                                            process_->stderrFd(), 64 * 1024);
     auto init = client_->awaitInit(std::chrono::steady_clock::now() + 20s);
     EXPECT_TRUE(init.ok()) << init.error().message;
     return init.ok() ? *init : std::optional<std::string>("init failed");

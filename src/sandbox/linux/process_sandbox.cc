@@ -4,7 +4,9 @@
 // (the server is multi-threaded, and ASan's allocator must not be entered in the child).
 #include "sandbox/linux/process_sandbox.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -237,15 +239,32 @@ int waitStatusFromSiginfo(const siginfo_t& info) {
   }
 }
 
+// A listening TCP socket on 127.0.0.1 with a kernel-chosen port (non-blocking, close-on-exec).
+Result<UniqueFd> listenOnLoopback() {
+  UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (!fd) return Error::fromErrno("cannot create the Runtime API listener (socket)", errno);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
+    return Error::fromErrno("cannot bind the Runtime API listener to 127.0.0.1 (is loopback up?)",
+                            errno);
+  if (::listen(fd.get(), 16) != 0)
+    return Error::fromErrno("cannot listen on the Runtime API socket", errno);
+  return fd;
+}
+
 class LinuxProcess final : public Process {
  public:
   LinuxProcess(pid_t pid, UniqueFd pidfd, UniqueFd channel, UniqueFd out, UniqueFd err,
-               std::filesystem::path scratch_dir)
+               std::filesystem::path scratch_dir, UniqueFd runtime_api_listener)
       : pid_(pid),
         pidfd_(std::move(pidfd)),
         channel_(std::move(channel)),
         stdout_(std::move(out)),
         stderr_(std::move(err)),
+        runtime_api_listener_(std::move(runtime_api_listener)),
         scratch_dir_(std::move(scratch_dir)) {}
 
   ~LinuxProcess() override {
@@ -266,6 +285,9 @@ class LinuxProcess final : public Process {
   int channelFd() const override { return channel_.get(); }
   int stdoutFd() const override { return stdout_.get(); }
   int stderrFd() const override { return stderr_.get(); }
+  int runtimeApiListenFd() const override {
+    return runtime_api_listener_ ? runtime_api_listener_.get() : -1;
+  }
 
   void kill() override {
     if (killed_.exchange(true)) return;
@@ -303,6 +325,7 @@ class LinuxProcess final : public Process {
   UniqueFd channel_;
   UniqueFd stdout_;
   UniqueFd stderr_;
+  UniqueFd runtime_api_listener_;  // only with SpawnSpec::runtime_api
   std::filesystem::path scratch_dir_;
   std::atomic<bool> killed_{false};
 };
@@ -356,6 +379,21 @@ class ProcessSandbox final : public Sandbox {
     for (const auto& kv : spec.env)
       if (!kv.starts_with("TMPDIR=")) env.push_back(kv);
     env.push_back("TMPDIR=" + scratch_dir.string());
+
+    // Custom runtimes reach the host's Runtime API server on loopback. Without a network
+    // namespace the port is whatever the kernel picks; CLOEXEC keeps the listener out of the
+    // instance.
+    UniqueFd runtime_api_listener;
+    if (spec.runtime_api) {
+      GUST_ASSIGN_OR_RETURN(runtime_api_listener, listenOnLoopback());
+      sockaddr_in bound{};
+      socklen_t len = sizeof bound;
+      if (::getsockname(runtime_api_listener.get(), reinterpret_cast<sockaddr*>(&bound), &len) != 0)
+        return Error::fromErrno("cannot read the Runtime API listener's port", errno);
+      std::erase_if(
+          env, [](const std::string& kv) { return kv.starts_with("AWS_LAMBDA_RUNTIME_API="); });
+      env.push_back(fmt::format("AWS_LAMBDA_RUNTIME_API=127.0.0.1:{}", ntohs(bound.sin_port)));
+    }
 
     int channel_pair[2];
     if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, channel_pair) != 0)
@@ -452,9 +490,9 @@ class ProcessSandbox final : public Sandbox {
     // A pidfd lets waitExit() sleep in poll instead of spinning.
     UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
     remove_scratch.cancel();  // the Process owns the scratch dir now
-    return std::unique_ptr<Process>(new LinuxProcess(pid, std::move(pidfd), std::move(channel_host),
-                                                     std::move(out_read), std::move(err_read),
-                                                     std::move(scratch_dir)));
+    return std::unique_ptr<Process>(new LinuxProcess(
+        pid, std::move(pidfd), std::move(channel_host), std::move(out_read), std::move(err_read),
+        std::move(scratch_dir), std::move(runtime_api_listener)));
   }
 
  private:
