@@ -3,10 +3,14 @@ throttles with Lambda's 429, provisioned concurrency makes the first invoke warm
 shows an invocation's START/REPORT lines, filtered by request id."""
 import base64
 import json
+import os
+import selectors
+import signal
+import subprocess
 import time
 import unittest
 
-from gustserver import GustServer, function_dir
+from gustserver import GUST_BIN, GustServer, function_dir
 
 
 def header(headers, name):
@@ -104,6 +108,36 @@ class EngineTest(unittest.TestCase):
         r = self.cli("logs", "no-such-function")
         self.assertEqual(r.returncode, 2)
         self.assertIn("does not exist", r.stderr)
+
+    def test_logs_follow_prints_new_invocations_until_interrupted(self):
+        self.deploy("engine-logs")
+        env = dict(os.environ)
+        env.pop("GUST_TOKEN", None)
+        follow = subprocess.Popen(
+            [GUST_BIN, "logs", "engine-logs", "--follow", "--since", "1s", "--endpoint",
+             self.server.url, "--data-dir", self.server.data_dir],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+        try:
+            status, headers, body = self.invoke("engine-logs", b'{"tag": "followed"}')
+            self.assertEqual(status, 200, body)
+            request_id = header(headers, "x-amzn-RequestId")
+            selector = selectors.DefaultSelector()
+            selector.register(follow.stdout, selectors.EVENT_READ)
+            seen = b""
+            deadline = time.monotonic() + 20
+            while f"REPORT RequestId: {request_id}".encode() not in seen:
+                self.assertLess(time.monotonic(), deadline, seen.decode(errors="replace"))
+                if selector.select(timeout=0.5):
+                    chunk = os.read(follow.stdout.fileno(), 65536)
+                    self.assertTrue(chunk, "gust logs --follow exited early")
+                    seen += chunk
+            self.assertIn(b"marker followed", seen)
+        finally:
+            follow.send_signal(signal.SIGINT)
+            follow.wait(timeout=10)
+            follow.stdout.close()
+            follow.stderr.close()
+        self.assertEqual(follow.returncode, -signal.SIGINT)
 
 
 if __name__ == "__main__":
