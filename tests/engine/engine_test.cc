@@ -2,6 +2,7 @@
 // limits, timeouts, crashes, reaping, eviction, revisions, shutdown and Lambda's log lines.
 #include "engine/engine.h"
 
+#include <signal.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -481,6 +482,29 @@ TEST_F(EngineTest, ProvisionedInstancesAreStartedKeptAndWarm) {
   EXPECT_EQ(payloadOf(*r2)["version"].as_string(), "2");
   engine_->evict("fn");
   EXPECT_TRUE(eventually([&] { return engine_->instanceCount() == 0; }));
+}
+
+TEST_F(EngineTest, ProvisionedInstanceThatDiesWhileIdleIsReplaced) {
+  makeEngine();
+  auto fn = function();
+  fn->provisioned_concurrency = 1;
+  engine_->configure(fn);
+  ASSERT_TRUE(eventually([&] { return engine_->provisionedReadyCount("fn") == 1; }));
+  auto first = invokeSync(fn, "{}");
+  ASSERT_TRUE(first.ok());
+  ASSERT_FALSE(first->cold_start);
+  auto pid = static_cast<pid_t>(payloadOf(*first)["pid"].as_int64());
+  ASSERT_EQ(::kill(pid, SIGKILL), 0);
+  // The reaper notices the exit and starts a replacement, which the next invocation finds warm.
+  ASSERT_TRUE(eventually([&] {
+    auto specs = recording_.specs();
+    return specs.size() == 2 && engine_->provisionedReadyCount("fn") == 1;
+  }));
+  auto second = invokeSync(fn, "{}");
+  ASSERT_TRUE(second.ok());
+  EXPECT_FALSE(second->function_error) << second->payload;
+  EXPECT_FALSE(second->cold_start);
+  EXPECT_NE(payloadOf(*second)["pid"], payloadOf(*first)["pid"]);
 }
 
 TEST_F(EngineTest, OomKillIsRuntimeOutOfMemory) {
