@@ -10,7 +10,7 @@ packages=(
   libclang-rt-14-dev
   # libraries
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
-  libsqlite3-dev libcap-dev libyaml-cpp-dev libcli11-dev
+  libsqlite3-dev libcap-dev libseccomp-dev libyaml-cpp-dev libcli11-dev
   libspdlog-dev libfmt-dev libssl-dev libarchive-dev
   libgtest-dev libgmock-dev
   # the Python runtime inside sandboxes (Debian's /usr/bin/python3) and the e2e tests

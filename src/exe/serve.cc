@@ -23,6 +23,8 @@
 #include "gateway/gateway.h"
 #include "http/http.h"
 #include "runtime/runtime.h"
+#include "sandbox/linux/cgroups.h"
+#include "sandbox/linux/namespace_sandbox.h"
 #include "sandbox/linux/process_sandbox.h"
 #include "store/blob_store.h"
 #include "store/log_writer.h"
@@ -39,6 +41,7 @@ struct ServeArgs {
   int idle_timeout_s = 300;
   int log_retention_hours = 72;
   std::string log_level = "info";
+  std::string sandbox = "namespace";
 };
 
 Result<http::ServerOptions> parseListen(std::string_view listen) {
@@ -168,9 +171,33 @@ int serve(const ServeArgs& args) {
   if (!blobs) return fail(blobs.error());
   if (auto st = runtime::installRuntimeFiles(data / "runtime"); !st) return fail(st.error());
 
-  sandbox::ProcessSandboxOptions sandbox_options;
-  sandbox_options.scratch_root = data / "sandboxes";
-  auto sandbox = sandbox::makeProcessSandbox(sandbox_options);
+  // Every instance runs in a sandbox. `namespace` is the isolated one (namespaces, a read-only
+  // root, cgroups, seccomp); `process` is a plain fork+exec for development only.
+  std::unique_ptr<sandbox::CgroupManager> cgroups;  // outlives the sandbox (declared first)
+  std::unique_ptr<sandbox::Sandbox> sandbox;
+  if (args.sandbox == "namespace") {
+    // One cgroup parent per data dir, so servers with other data dirs (tests, other users)
+    // never remove each other's groups as stale.
+    auto manager = sandbox::CgroupManager::detect("gust-" + sha256Hex(data.string()).substr(0, 12));
+    if (!manager) return fail(manager.error());
+    cgroups = std::move(*manager);
+    if (auto st = cgroups->cleanupStale(); !st) spdlog::warn("{}", st.error().message);
+    sandbox::NamespaceSandboxOptions sandbox_options;
+    sandbox_options.cgroups = cgroups.get();
+    sandbox_options.scratch_root = data / "sandboxes";
+    auto made = sandbox::makeNamespaceSandbox(sandbox_options);
+    if (!made) return fail(made.error());
+    sandbox = std::move(*made);
+    spdlog::info("sandbox: namespaces, read-only root, seccomp; {}", cgroups->describe());
+  } else {
+    spdlog::warn(
+        "*** --sandbox process: functions run WITHOUT isolation (no namespaces, cgroups or "
+        "seccomp) and can see the host; use it for development only, never with untrusted code "
+        "***");
+    sandbox::ProcessSandboxOptions sandbox_options;
+    sandbox_options.scratch_root = data / "sandboxes";
+    sandbox = sandbox::makeProcessSandbox(sandbox_options);
+  }
 
   engine::EngineOptions engine_options;
   engine_options.runtime_dir = data / "runtime";
@@ -258,6 +285,10 @@ void addServeCommand(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--log-level", args->log_level, "trace, debug, info, warn, error")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}))
+      ->capture_default_str();
+  cmd->add_option("--sandbox", args->sandbox,
+                  "namespace (isolated; needs root) or process (no isolation, development only)")
+      ->check(CLI::IsMember({"namespace", "process"}))
       ->capture_default_str();
   cmd->callback([args] {
     if (int code = serve(*args); code != 0) throw CLI::RuntimeError(code);
