@@ -672,7 +672,9 @@ class NamespaceProcess final : public Process {
   UniqueFd control_;
   UniqueFd runtime_api_;
   std::unique_ptr<Cgroup> cgroup_;
-  UidLease uid_;  // destroyed last: after the processes and the cgroup are gone
+  // Freed with the members, after the destructor body reaped every process of the sandbox and
+  // removed its cgroup: no process of this uid is left when the slot is reused.
+  UidLease uid_;
   std::optional<int> status_;
   std::atomic<bool> killed_{false};
 };
