@@ -13,6 +13,7 @@
 #include <filesystem>
 
 #include <fmt/format.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include "common/crypto.h"
@@ -133,6 +134,8 @@ std::string commandName() {
 
 int serve(const ServeArgs& args) {
   auto level = spdlog::level::from_str(args.log_level);
+  // Server logs go to stderr; stdout carries only the banner (scripts read the address from it).
+  spdlog::set_default_logger(spdlog::stderr_color_mt("gust"));
   spdlog::set_level(level);
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
 
@@ -217,12 +220,16 @@ int serve(const ServeArgs& args) {
                               .count();
     record.text = std::string(logs);
     log_writer.add(std::move(record));
-    std::string_view rest = logs;
-    while (!rest.empty()) {
-      auto nl = rest.find('\n');
-      spdlog::info("[{}] {}", fn.name, rest.substr(0, nl));
-      if (nl == std::string_view::npos) break;
-      rest.remove_prefix(nl + 1);
+    // The store is where function logs live (`gust logs`); the server log repeats them only
+    // when asked for, since a chatty function would otherwise drown the server's own lines.
+    if (spdlog::should_log(spdlog::level::debug)) {
+      std::string_view rest = logs;
+      while (!rest.empty()) {
+        auto nl = rest.find('\n');
+        spdlog::debug("[{}] {}", fn.name, rest.substr(0, nl));
+        if (nl == std::string_view::npos) break;
+        rest.remove_prefix(nl + 1);
+      }
     }
   };
   auto engine = engine::makeEngine(engine_options, *sandbox);

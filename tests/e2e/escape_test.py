@@ -199,8 +199,6 @@ class EscapeTest(unittest.TestCase):
         self.assertEqual(err["errorType"], "Function.ResponseSizeTooLarge")
         self.assert_still_serves()
 
-    @unittest.skip("known engine bug: a function that writes more than the per-invocation log "
-                   "cap wedges the invocation and the daemon (with either sandbox)")
     def test_log_flood_is_capped(self):
         r = self.server.cli("invoke", "escape-probe", "--payload",
                             json.dumps({"probe": "log_flood"}), "--tail")
