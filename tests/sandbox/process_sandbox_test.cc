@@ -130,11 +130,19 @@ TEST_F(ProcessSandboxTest, OnlyFdsZeroToThreeAreOpen) {
   auto p = sandbox_->spawn(spec);
   ::close(leaked);
   ASSERT_TRUE(p.ok()) << p.error().message;
-  // spawn() returns after the exec: look at the running program's fd table from outside.
+  // spawn() returns after the exec, but the dynamic loader briefly opens files of its own while
+  // it maps libraries: wait (with a deadline) for the table to settle. An inherited fd would
+  // stay open and fail the comparison.
+  const std::set<std::string> expected{"0", "1", "2", "3"};
   std::set<std::string> fds;
-  for (const auto& e : fs::directory_iterator("/proc/" + std::to_string((*p)->pid()) + "/fd"))
-    fds.insert(e.path().filename().string());
-  EXPECT_EQ(fds, (std::set<std::string>{"0", "1", "2", "3"}));
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  do {
+    fds.clear();
+    for (const auto& e : fs::directory_iterator("/proc/" + std::to_string((*p)->pid()) + "/fd"))
+      fds.insert(e.path().filename().string());
+    std::this_thread::yield();
+  } while (fds != expected && std::chrono::steady_clock::now() < deadline);
+  EXPECT_EQ(fds, expected);
   EXPECT_EQ(fs::read_symlink("/proc/" + std::to_string((*p)->pid()) + "/fd/0"), "/dev/null");
 }
 
