@@ -15,6 +15,8 @@ packages=(
   libgtest-dev libgmock-dev
   # the Python runtime inside sandboxes (Debian's /usr/bin/python3) and the e2e tests
   python3
+  # building AWS's Node runtime interface client (npm aws-lambda-ric) for the provided-runtime test
+  autoconf automake libtool
 )
 
 missing=()
@@ -23,6 +25,10 @@ for p in "${packages[@]}"; do
     missing+=("$p")
   fi
 done
+
+# The nodejs20.x runtime runs /usr/bin/node; machines of this kind ship Node 20 with npm. Only
+# where it is absent, fall back to Debian's packages.
+if [[ ! -x /usr/bin/node ]]; then missing+=(nodejs npm); fi
 
 if ((${#missing[@]} == 0)); then
   exit 0

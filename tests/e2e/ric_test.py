@@ -4,7 +4,8 @@ through Gust's Runtime API, unchanged.
 
 Installing the client builds its native part (about 2 minutes; needs autoconf, automake, libtool
 and a C++ toolchain), so the install is cached in $GUST_RIC_CACHE by the lock file's hash and
-this test is opt-in: configure with -DGUST_E2E_RIC=ON and run `ctest -L ric`."""
+the first run of the suite takes that long (later runs reuse the cache; `-DGUST_E2E_RIC=OFF`
+leaves the test out). If the npm registry cannot be reached the test is skipped, saying why."""
 import hashlib
 import json
 import os
@@ -34,6 +35,11 @@ def install_ric():
     # package.json's allowScripts lets npm run the client's native build.
     r = subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=root, capture_output=True,
                        text=True, timeout=900)
+    unreachable = ("ENOTFOUND", "EAI_AGAIN", "ETIMEDOUT", "ECONNREFUSED", "ECONNRESET")
+    if r.returncode != 0 and any(code in r.stdout + r.stderr for code in unreachable):
+        # No registry, no client to test: say so instead of failing the whole suite.
+        raise unittest.SkipTest("the npm registry is unreachable, so aws-lambda-ric cannot be "
+                                "installed:\n" + r.stderr[-1000:])
     if r.returncode != 0 or not os.path.exists(os.path.join(package, "dist", "rapid-client.node")):
         raise RuntimeError("npm ci of aws-lambda-ric failed (it needs autoconf, automake and "
                            "libtool: apt-get install -y autoconf automake libtool):\n" +
