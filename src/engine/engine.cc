@@ -147,11 +147,16 @@ struct Outcome {
 class EngineImpl final : public Engine {
  public:
   EngineImpl(EngineOptions options, sandbox::Sandbox& sandbox)
-      : options_(std::move(options)), sandbox_(sandbox) {
+      : options_(std::move(options)),
+        sandbox_(sandbox),
+        pool_enabled_(options_.prestarted_per_runtime > 0 && sandbox_.canAttachCode()) {
     int workers = std::max(1, options_.worker_threads);
     workers_.reserve(static_cast<size_t>(workers));
     for (int i = 0; i < workers; ++i) workers_.emplace_back([this] { workerLoop(); });
     reaper_ = std::thread([this] { reaperLoop(); });
+    // The filler spawns every pre-started sandbox, so it must live as long as they may (a
+    // sandbox dies with the thread that spawned it): until shutdown.
+    if (pool_enabled_) filler_ = std::thread([this] { fillerLoop(); });
   }
 
   ~EngineImpl() override { shutdown(); }
@@ -234,6 +239,13 @@ class EngineImpl final : public Engine {
       return inst.provisioned && inst.function_name == function_name &&
              (std::holds_alternative<Idle>(inst.state) || std::holds_alternative<Busy>(inst.state));
     }));
+  }
+
+  int prestartedCount() const override {
+    std::lock_guard lock(mu_);
+    size_t n = 0;
+    for (const auto& [runtime, list] : prestarted_) n += list.size();
+    return static_cast<int>(n);
   }
 
   void shutdown() override {
@@ -511,18 +523,88 @@ class EngineImpl final : public Engine {
     }
   }
 
+  // Keeps prestarted_ at its target for each runtime with deferred init, spawning one sandbox at
+  // a time, outside the mutex; after a failed spawn, waits provision_retry before the next try.
+  void fillerLoop() {
+    std::vector<std::string> runtimes;
+    for (const std::string& r : runtime::supportedRuntimes())
+      if (runtime::supportsDeferredInit(r)) runtimes.push_back(r);
+    auto target = static_cast<size_t>(options_.prestarted_per_runtime);
+    std::unique_lock lock(mu_);
+    while (!stopping_) {
+      auto missing = std::find_if(runtimes.begin(), runtimes.end(), [&](const std::string& r) {
+        return prestarted_[r].size() < target;
+      });
+      if (missing == runtimes.end()) {
+        pool_cv_.wait(lock);
+        continue;
+      }
+      std::string runtime = *missing;
+      lock.unlock();
+      auto spawned = spawnGeneric(runtime);
+      lock.lock();
+      if (!spawned.ok()) {
+        spdlog::warn("cannot pre-start a {} instance: {}; retrying in {} ms", runtime,
+                     spawned.error().message, options_.provision_retry.count());
+        pool_cv_.wait_for(lock, options_.provision_retry, [this] { return stopping_; });
+        continue;
+      }
+      if (stopping_) {
+        lock.unlock();
+        spawned->reset();  // kills and reaps, outside the mutex
+        return;
+      }
+      prestarted_[runtime].push_back(std::move(*spawned));
+    }
+  }
+
+  Result<std::unique_ptr<sandbox::Process>> spawnGeneric(const std::string& runtime) {
+    sandbox::SpawnSpec spec;  // no code_dir: attached when a function takes it
+    spec.runtime_dir = options_.runtime_dir;
+    GUST_ASSIGN_OR_RETURN(runtime::LaunchCommand cmd,
+                          runtime::launchGenericCommand(runtime, sandbox_.layout(spec)));
+    spec.argv = std::move(cmd.argv);
+    spec.env = std::move(cmd.env);
+    return sandbox_.spawn(spec);
+  }
+
+  // A live pre-started instance for `fn`'s cold start, or null (none ready, or the function
+  // cannot use one). The filler is told to replace it.
+  std::unique_ptr<sandbox::Process> takePrestarted(const FunctionSpec& fn) {
+    if (!pool_enabled_ || fn.network != sandbox::Network::kNone ||
+        !runtime::supportsDeferredInit(fn.runtime))
+      return nullptr;
+    for (;;) {
+      std::unique_ptr<sandbox::Process> process;
+      {
+        std::lock_guard lock(mu_);
+        auto it = prestarted_.find(fn.runtime);
+        if (stopping_ || it == prestarted_.end() || it->second.empty()) return nullptr;
+        process = std::move(it->second.front());
+        it->second.pop_front();
+        pool_cv_.notify_one();
+      }
+      if (!process->exitStatus()) return process;
+      spdlog::warn("a pre-started {} instance exited while waiting; discarding it", fn.runtime);
+    }
+  }
+
   void doShutdown() {
     std::deque<Task> queued;
     std::vector<std::shared_ptr<Instance>> all;
+    std::map<std::string, std::deque<std::unique_ptr<sandbox::Process>>, std::less<>> prestarted;
     {
       std::lock_guard lock(mu_);
       stopping_ = true;
       queued.swap(queue_);
       for (auto& [id, inst] : instances_) all.push_back(inst);
       idle_.clear();
+      prestarted.swap(prestarted_);
     }
     work_cv_.notify_all();
     reaper_cv_.notify_all();
+    pool_cv_.notify_all();
+    prestarted.clear();  // kills and reaps the pre-started sandboxes
     // Busy instances die under their workers, whose reads then fail and report kUnavailable.
     for (auto& inst : all) {
       std::shared_ptr<sandbox::Process> process;
@@ -539,6 +621,7 @@ class EngineImpl final : public Engine {
     }
     for (auto& t : workers_) t.join();
     reaper_.join();
+    if (filler_.joinable()) filler_.join();
     std::lock_guard lock(mu_);
     instances_.clear();
     // `all` is destroyed after the mutex is released (declared before the lock).
@@ -566,6 +649,10 @@ class EngineImpl final : public Engine {
     spec.network = fn.network;
     GUST_ASSIGN_OR_RETURN(runtime::LaunchCommand cmd,
                           runtime::launchCommand(info, sandbox_.layout(spec)));
+    if (auto pooled = takePrestarted(fn)) {
+      if (auto init = startFromPool(inst, fn, std::move(pooled), spec, cmd.env, request_id))
+        return std::move(*init);
+    }
     spec.argv = std::move(cmd.argv);
     spec.env = std::move(cmd.env);
     spec.runtime_api = cmd.runtime_api;
@@ -583,11 +670,54 @@ class EngineImpl final : public Engine {
       }
     }
     inst.client = runtime::makeInstanceClient(*process);
+    return finishInit(*process, inst.client->awaitInit(Clock::now() + options_.init_timeout),
+                      request_id);
+  }
 
-    auto init = inst.client->awaitInit(Clock::now() + options_.init_timeout);
+  // Makes a pre-started instance `fn`'s: its code, limits, then INIT with the function's
+  // environment. nullopt if the pre-started instance turned out unusable before any of the
+  // function's code ran (it is discarded; the caller starts a fresh one).
+  std::optional<Result<std::optional<std::string>>> startFromPool(
+      Instance& inst, const FunctionSpec& fn, std::unique_ptr<sandbox::Process> pooled,
+      const sandbox::SpawnSpec& spec, const std::vector<std::string>& env,
+      const std::string& request_id) {
+    if (auto st = pooled->attachCode(spec.code_dir, spec.limits); !st.ok()) {
+      spdlog::warn("cannot give a pre-started instance the code of {}: {}; starting a fresh one",
+                   fn.name, st.error().message);
+      return std::nullopt;
+    }
+    std::shared_ptr<sandbox::Process> process = std::move(pooled);
+    {
+      std::lock_guard lock(mu_);
+      inst.process = process;
+      if (stopping_) {
+        process->kill();
+        return Result<std::optional<std::string>>(
+            Error::unavailable("the engine shut down before the instance started"));
+      }
+    }
+    inst.client = runtime::makeInstanceClient(*process);
+    auto init = inst.client->initialize(env, Clock::now() + options_.init_timeout);
+    // kUnavailable: INIT could not be sent, so none of the function's code ran.
+    if (!init.ok() && init.error().code == ErrorCode::kUnavailable) {
+      spdlog::warn("a pre-started instance for {} failed: {}; starting a fresh one", fn.name,
+                   init.error().message);
+      inst.client.reset();
+      std::lock_guard lock(mu_);
+      inst.process.reset();  // `process` still holds it; destroyed outside the mutex
+      return std::nullopt;
+    }
+    return finishInit(*process, std::move(init), request_id);
+  }
+
+  // What awaitInit()/initialize() reported, in Lambda's terms: a timeout kills the instance
+  // and is Sandbox.Timedout; a runtime that died during init says how it ended.
+  Result<std::optional<std::string>> finishInit(sandbox::Process& process,
+                                                Result<std::optional<std::string>> init,
+                                                const std::string& request_id) {
     if (!init.ok()) {
       if (init.error().code != ErrorCode::kDeadlineExceeded) return init.error();
-      process->kill();
+      process.kill();
       double secs = std::chrono::duration<double>(options_.init_timeout).count();
       return std::optional<std::string>(errorJson(
           "Sandbox.Timedout", fmt::format("RequestId: {} Error: Init timed out after {:.2f} "
@@ -597,8 +727,8 @@ class EngineImpl final : public Engine {
     // The client reports a runtime that died without a word with this compact error (the
     // bootstraps' own errors are spaced by json.dumps); say how it ended, as Lambda does.
     if (*init && init->value().find(R"("errorType":"Runtime.ExitError")") != std::string::npos) {
-      auto status = process->waitExit(kExitWait);
-      if (process->oomKilled())
+      auto status = process.waitExit(kExitWait);
+      if (process.oomKilled())
         return std::optional<std::string>(
             errorJson("Runtime.OutOfMemory",
                       fmt::format("RequestId: {} Error: Runtime exited with error: signal: killed",
@@ -757,6 +887,8 @@ class EngineImpl final : public Engine {
 
   const EngineOptions options_;
   sandbox::Sandbox& sandbox_;
+  const bool pool_enabled_;  // pre-started instances are kept (see fillerLoop)
+  std::thread filler_;
   std::vector<std::thread> workers_;
   std::thread reaper_;
   std::once_flag shutdown_once_;
@@ -764,6 +896,7 @@ class EngineImpl final : public Engine {
   mutable std::mutex mu_;
   std::condition_variable work_cv_;    // queue_ gained a task, or stopping_
   std::condition_variable reaper_cv_;  // an instance became idle, or stopping_
+  std::condition_variable pool_cv_;    // a pre-started instance was taken, or stopping_
   // Everything below is guarded by mu_.
   bool stopping_ = false;
   uint64_t next_instance_id_ = 1;
@@ -775,6 +908,8 @@ class EngineImpl final : public Engine {
   // Idle instances per function name, least recently used first.
   std::map<std::string, std::vector<std::shared_ptr<Instance>>, std::less<>> idle_;
   std::deque<Task> queue_;
+  // Pre-started generic instances per runtime, oldest first (see fillerLoop).
+  std::map<std::string, std::deque<std::unique_ptr<sandbox::Process>>, std::less<>> prestarted_;
 };
 
 }  // namespace

@@ -76,6 +76,12 @@ struct EngineOptions {
   int max_instances = 1000;
   // Between retries of a provisioned instance whose start failed.
   std::chrono::milliseconds provision_retry{std::chrono::seconds(5)};
+  // Pre-started generic instances kept per runtime that supports deferred init (python3.11),
+  // when the sandbox can attach code to a running process: a cold start of a function without
+  // network access then takes one, gives it the function's code, limits and environment, and
+  // skips the sandbox and interpreter start. Refilled in the background; 0 disables. They do not
+  // count against max_instances (a fixed, small overhead) until taken.
+  int prestarted_per_runtime = 2;
   int worker_threads = 16;  // threads that wait on instances
   std::chrono::milliseconds init_timeout{std::chrono::seconds(10)};  // Lambda's init limit
   std::string region = "us-east-1";
@@ -111,6 +117,9 @@ class Engine {
   // Provisioned instances of the function that finished init (idle or busy): Lambda's
   // provisioned concurrency status is READY once this reaches the configured number.
   virtual int provisionedReadyCount(std::string_view function_name) const = 0;
+  // Pre-started generic instances ready to take (see EngineOptions::prestarted_per_runtime),
+  // for tests and metrics.
+  virtual int prestartedCount() const { return 0; }
   // Stops all instances and threads; invocations in flight complete with kUnavailable.
   // Idempotent; the destructor calls it.
   virtual void shutdown() = 0;

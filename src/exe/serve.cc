@@ -43,6 +43,7 @@ struct ServeArgs {
   int log_retention_hours = 72;
   std::string log_level = "info";
   std::string sandbox = "namespace";
+  int prestarted = 2;
 };
 
 Result<http::ServerOptions> parseListen(std::string_view listen) {
@@ -205,6 +206,8 @@ int serve(const ServeArgs& args) {
   engine::EngineOptions engine_options;
   engine_options.runtime_dir = data / "runtime";
   engine_options.idle_timeout = std::chrono::seconds(args.idle_timeout_s);
+  // Only sandboxes that can attach code to a running process use it (the namespace sandbox).
+  engine_options.prestarted_per_runtime = args.prestarted;
   // Invocation logs go to the store off the invocation's path; the writer outlives the engine.
   store::LogWriterOptions log_options;
   log_options.retention = std::chrono::hours(args.log_retention_hours);
@@ -296,6 +299,11 @@ void addServeCommand(CLI::App& app) {
   cmd->add_option("--sandbox", args->sandbox,
                   "namespace (isolated; needs root) or process (no isolation, development only)")
       ->check(CLI::IsMember({"namespace", "process"}))
+      ->capture_default_str();
+  cmd->add_option("--prestarted", args->prestarted,
+                  "Pre-started generic instances kept per runtime for fast cold starts "
+                  "(python3.11, namespace sandbox); 0 disables")
+      ->check(CLI::Range(0, 64))
       ->capture_default_str();
   cmd->callback([args] {
     if (int code = serve(*args); code != 0) throw CLI::RuntimeError(code);

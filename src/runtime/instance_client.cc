@@ -181,6 +181,22 @@ Result<std::optional<std::string>> FrameClient::awaitInit(Deadline deadline) {
   }
 }
 
+Result<std::optional<std::string>> FrameClient::initialize(const std::vector<std::string>& env,
+                                                           Deadline deadline) {
+  boost::json::object vars;
+  for (const std::string& kv : env) {
+    size_t eq = kv.find('=');
+    if (eq == std::string::npos) continue;
+    vars[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+  Frame request;
+  request.type = FrameType::kInit;
+  request.meta = boost::json::serialize(boost::json::object{{"env", std::move(vars)}});
+  GUST_ASSIGN_OR_RETURN(std::string bytes, encodeFrame(request));
+  GUST_TRY(writeAll(bytes, deadline));
+  return awaitInit(deadline);
+}
+
 Result<InvokeOutput> FrameClient::invoke(const InvokeMeta& meta, std::string_view payload,
                                          Deadline deadline) {
   ++seq_;

@@ -22,6 +22,7 @@ uint64_t getLe(std::string_view in, size_t offset, int bytes) {
 
 bool isKnownType(uint8_t type) {
   switch (static_cast<FrameType>(type)) {
+    case FrameType::kInit:
     case FrameType::kInitOk:
     case FrameType::kInitError:
     case FrameType::kInvoke:

@@ -20,6 +20,7 @@
 namespace gust::runtime {
 
 enum class FrameType : uint8_t {
+  kInit = 1,       // host -> instance (deferred init only): meta = {"env": {...}}; load the code
   kInitOk = 2,     // instance -> host: handler loaded
   kInitError = 3,  // instance -> host: body = error JSON; the instance exits
   kInvoke = 4,     // host -> instance: meta = invocation context, body = event

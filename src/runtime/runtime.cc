@@ -164,4 +164,22 @@ Result<LaunchCommand> launchCommand(const FunctionInfo& fn, const sandbox::Layou
   return cmd;
 }
 
+bool supportsDeferredInit(std::string_view runtime) { return runtime == "python3.11"; }
+
+Result<LaunchCommand> launchGenericCommand(std::string_view runtime,
+                                           const sandbox::Layout& layout) {
+  if (!supportsDeferredInit(runtime))
+    return Error::invalid(
+        fmt::format("runtime '{}' cannot start instances before their function is known", runtime));
+  LaunchCommand cmd;
+  cmd.argv = pythonCommand(layout.runtime_dir / "python" / "bootstrap.py");
+  cmd.argv.push_back("--deferred-init");
+  std::map<std::string, std::string> env = overridableDefaults();
+  env["TZ"] = ":UTC";
+  env["LAMBDA_TASK_ROOT"] = layout.task_root.string();
+  env["LAMBDA_RUNTIME_DIR"] = layout.runtime_dir.string();
+  for (const auto& [key, value] : env) cmd.env.push_back(key + "=" + value);
+  return cmd;
+}
+
 }  // namespace gust::runtime

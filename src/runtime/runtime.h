@@ -50,6 +50,16 @@ Status installRuntimeFiles(const std::filesystem::path& dir);
 // kInvalidArgument for an unknown runtime.
 Result<LaunchCommand> launchCommand(const FunctionInfo& fn, const sandbox::Layout& layout);
 
+// True if instances of `runtime` can start before their function is known (deferred init):
+// started with launchGenericCommand(), given the code later, then told the function's
+// environment with InstanceClient::initialize().
+bool supportsDeferredInit(std::string_view runtime);
+// The command of a generic instance of `runtime`, in deferred-init mode: the runtime loads
+// itself and waits for an INIT frame. Its environment is minimal (PATH, LANG, TZ and the
+// layout's directories); the function's comes with INIT. kInvalidArgument if the runtime does
+// not support it.
+Result<LaunchCommand> launchGenericCommand(std::string_view runtime, const sandbox::Layout& layout);
+
 // Per-invocation context sent to the instance.
 struct InvokeMeta {
   std::string request_id;
@@ -82,6 +92,15 @@ class InstanceClient {
   // runtime reported an init error or exited during init (then with errorType
   // Runtime.ExitError); kDeadlineExceeded on timeout.
   virtual Result<std::optional<std::string>> awaitInit(Deadline deadline) = 0;
+  // For an instance started in deferred-init mode: sends INIT with `env` (the full environment,
+  // "KEY=VALUE", as launchCommand() builds it), then waits as awaitInit() does. kUnavailable if
+  // the instance is gone before INIT could be sent, or if the client does not support it.
+  virtual Result<std::optional<std::string>> initialize(const std::vector<std::string>& env,
+                                                        Deadline deadline) {
+    (void)env;
+    (void)deadline;
+    return Error::unavailable("this runtime client cannot initialise a pre-started instance");
+  }
   // Sends one invocation and waits for its outcome. kDeadlineExceeded on timeout; kUnavailable
   // if the instance exited or closed the channel (the message says so); kTooLarge for a result
   // over kMaxResultBytes; kInternal on a protocol violation. After any error the instance must
@@ -112,6 +131,8 @@ class FrameClient final : public InstanceClient {
   FrameClient(int channel_fd, int stdout_fd, int stderr_fd, size_t max_log_bytes = 256 * 1024);
 
   Result<std::optional<std::string>> awaitInit(Deadline deadline) override;
+  Result<std::optional<std::string>> initialize(const std::vector<std::string>& env,
+                                                Deadline deadline) override;
   Result<InvokeOutput> invoke(const InvokeMeta& meta, std::string_view payload,
                               Deadline deadline) override;
 

@@ -36,7 +36,10 @@ struct SpawnSpec {
   // The complete environment, "KEY=VALUE"; nothing is inherited from the server. The sandbox
   // only sets TMPDIR (replacing any given) when it gives the process a private scratch dir.
   std::vector<std::string> env;
-  std::filesystem::path code_dir;     // host directory with the function's code (read-only)
+  // Host directory with the function's code (read-only). Empty: the code is attached later
+  // (Process::attachCode); the task root is then an empty directory until it is, and the process
+  // gets file size limits fit for the largest /tmp, since its function is not known yet.
+  std::filesystem::path code_dir;
   std::filesystem::path runtime_dir;  // host directory with the runtime's bootstrap (read-only)
   Limits limits;
   Network network = Network::kNone;
@@ -85,6 +88,15 @@ class Process {
   // With SpawnSpec::runtime_api: the listening socket (non-blocking, owned by the Process);
   // otherwise -1.
   virtual int runtimeApiListenFd() const { return -1; }
+  // For a process spawned with an empty code_dir (Sandbox::canAttachCode): makes `code_dir`
+  // visible read-only at the layout's task root and applies `limits` (memory, processes, /tmp
+  // size) to the running sandbox. Call once, before the process is told to load any code; on
+  // error the process must be discarded. kUnavailable where unsupported.
+  virtual Status attachCode(const std::filesystem::path& code_dir, const Limits& limits) {
+    (void)code_dir;
+    (void)limits;
+    return Error::unavailable("this sandbox cannot attach code to a running process");
+  }
 };
 
 // Thread-safety: spawn() may be called concurrently.
@@ -93,6 +105,9 @@ class Sandbox {
   virtual ~Sandbox() = default;
   virtual Layout layout(const SpawnSpec& spec) const = 0;
   virtual Result<std::unique_ptr<Process>> spawn(const SpawnSpec& spec) = 0;
+  // True if spawn() accepts an empty code_dir and its processes implement attachCode(): the
+  // engine then keeps pre-started generic instances.
+  virtual bool canAttachCode() const { return false; }
 };
 
 }  // namespace gust::sandbox

@@ -501,6 +501,80 @@ TEST_F(CgroupNamespaceSandboxTest, NormalRunStillWorks) {
   EXPECT_EQ(r.out, "ok\n");
 }
 
+// The memory limit of the cgroup that host pid `pid` is in, as the host reads it.
+std::string memoryLimitOf(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/cgroup");
+  std::string v2_path;
+  for (std::string line; std::getline(in, line);) {
+    auto first = line.find(':'), second = line.find(':', first + 1);
+    if (first == std::string::npos || second == std::string::npos) continue;
+    std::string controllers = line.substr(first + 1, second - first - 1);
+    std::string path = line.substr(second + 1);
+    std::istringstream names(controllers);
+    for (std::string c; std::getline(names, c, ',');) {
+      if (c == "memory") {
+        std::ifstream f("/sys/fs/cgroup/memory" + path + "/memory.limit_in_bytes");
+        std::string value;
+        f >> value;
+        return value;
+      }
+    }
+    if (controllers.empty()) v2_path = path;
+  }
+  std::ifstream f("/sys/fs/cgroup" + v2_path + "/memory.max");
+  std::string value;
+  f >> value;
+  return value;
+}
+
+// A sandbox started without code (a pre-started instance) gets it, and its function's limits,
+// while running.
+TEST_F(CgroupNamespaceSandboxTest, CodeAndLimitsAttachedToARunningSandbox) {
+  auto s = python(
+      "import os\n"
+      "os.write(3, ('empty=%d\\n' % len(os.listdir('/var/task'))).encode())\n"
+      "os.read(3, 1)\n"
+      "os.chdir('/var/task')\n"
+      "print('code=' + open('handler.txt').read())\n"
+      "try:\n  open('/var/task/new', 'w'); print('write=ok')\n"
+      "except OSError as e:\n  print('write=%d' % e.errno)\n"
+      "st = os.statvfs('/tmp')\n"
+      "print('tmp=%d' % (st.f_blocks * st.f_frsize))\n");
+  s.code_dir.clear();
+  ASSERT_TRUE(sandbox_->canAttachCode());
+  auto p = sandbox_->spawn(s);
+  ASSERT_TRUE(p.ok()) << p.error().message;
+  Process& process = **p;
+  std::string ready;
+  auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (ready.find('\n') == std::string::npos && std::chrono::steady_clock::now() < deadline) {
+    pollfd pfd{process.channelFd(), POLLIN, 0};
+    if (::poll(&pfd, 1, 1000) <= 0) continue;
+    char buf[64];
+    ssize_t n = ::read(process.channelFd(), buf, sizeof buf);
+    if (n <= 0) break;
+    ready.append(buf, static_cast<size_t>(n));
+  }
+  EXPECT_EQ(ready, "empty=0\n");
+
+  Limits limits;
+  limits.memory_mb = 256;
+  limits.tmp_bytes = 32ull << 20;
+  auto attached = process.attachCode(code_dir_, limits);
+  ASSERT_TRUE(attached.ok()) << attached.error().message;
+  EXPECT_EQ(memoryLimitOf(process.pid()), std::to_string(256ull << 20));
+  EXPECT_FALSE(process.attachCode(code_dir_, limits).ok()) << "code is attached once";
+  ASSERT_EQ(::write(process.channelFd(), "g", 1), 1);
+
+  auto kv = keyValues(readAll(process.stdoutFd()));
+  auto status = process.waitExit(20s);
+  ASSERT_TRUE(status.has_value());
+  EXPECT_EQ(*status, 0) << readAll(process.stderrFd(), 1s);
+  EXPECT_EQ(kv["code"], "code");
+  EXPECT_EQ(kv["write"], std::to_string(EROFS));
+  EXPECT_EQ(kv["tmp"], std::to_string(32ull << 20));
+}
+
 TEST(SeccompPolicyTest, DefaultPolicyCompiles) {
   auto program = compileSeccompPolicy(defaultSeccompPolicy());
   ASSERT_TRUE(program.ok()) << program.error().message;

@@ -13,7 +13,7 @@ import time
 import traceback
 
 HEADER = struct.Struct("<IBBHQ")  # length, type, flags, meta_length, seq
-INIT_OK, INIT_ERROR, INVOKE, RESULT, ERROR = 2, 3, 4, 5, 6
+INIT, INIT_OK, INIT_ERROR, INVOKE, RESULT, ERROR = 1, 2, 3, 4, 5, 6
 # Lambda's response limit; the host rejects frames beyond this plus room for metadata.
 MAX_RESULT_BYTES = 6 * 1024 * 1024 + 100
 
@@ -271,12 +271,41 @@ def handle_invoke(channel, handler, seq, meta, body):
     channel.send(RESULT, seq, result)
 
 
+def await_init(channel):
+    """Deferred init: the instance started before its function was known. Waits for INIT, whose
+    environment replaces ours (the sandbox's TMPDIR is kept unless INIT sets one), then enters the
+    task root, where the host has mounted the code since we started. False if the host closed
+    the channel first."""
+    frame = channel.read_frame()
+    if frame is None:
+        return False
+    ftype, _seq, meta, _body = frame
+    if ftype != INIT:
+        sys.stderr.write("gust runtime: expected INIT, got frame type {}\n".format(ftype))
+        sys.exit(2)
+    env = json.loads(meta).get("env", {}) if meta else {}
+    tmpdir = os.environ.get("TMPDIR")
+    os.environ.clear()
+    os.environ.update(env)
+    if tmpdir is not None and "TMPDIR" not in env:
+        os.environ["TMPDIR"] = tmpdir
+    time.tzset()
+    # Our working directory is the empty mount point beneath the code.
+    os.chdir(os.environ.get("LAMBDA_TASK_ROOT", "/var/task"))
+    importlib.invalidate_caches()
+    return True
+
+
 def main():
     channel = Channel(3)
     # Unbuffered enough that print() reaches the logs promptly, as on Lambda.
     sys.stdout.reconfigure(line_buffering=True)
     sys.stderr.reconfigure(line_buffering=True)
     install_logging()
+
+    # Everything above ran before the function was known; from here on it is the function's.
+    if "--deferred-init" in sys.argv[1:] and not await_init(channel):
+        return
 
     task_root = os.environ.get("LAMBDA_TASK_ROOT", os.getcwd())
     # -I ignores PYTHONPATH; Lambda honours it after the task root, so add it by hand.

@@ -330,6 +330,8 @@ class LinuxCgroup final : public Cgroup {
     std::string path;
     bool has_cgroup_kill = false;
     UniqueFd procs;  // cgroup.procs, write-only, for attach
+    bool v2 = false;
+    std::vector<std::string> controllers;  // those of this hierarchy that the group uses
   };
 
   LinuxCgroup(std::vector<Dir> dirs, UniqueFd clone_dir, UniqueFd oom_fd, UniqueFd peak_fd)
@@ -362,6 +364,28 @@ class LinuxCgroup final : public Cgroup {
   }
 
   int cloneIntoFd() const override { return clone_dir_.valid() ? clone_dir_.get() : -1; }
+
+  Status update(const CgroupLimits& limits) override {
+    if (limits.memory_mb <= 0 || limits.max_processes <= 0) {
+      return Error::invalid(fmt::format("invalid cgroup limits: memory {} MB, {} processes",
+                                        limits.memory_mb, limits.max_processes));
+    }
+    for (const Dir& d : dirs_) {
+      for (const std::string& c : d.controllers) {
+        if (c == "memory") {
+          GUST_TRY(updateMemoryLimit(d.path, d.v2, limits.memory_mb));
+        } else if (c == "pids") {
+          GUST_TRY(writeFile(d.path + "/pids.max", std::to_string(limits.max_processes)));
+        } else if (c == "cpu") {
+          GUST_TRY(d.v2 ? writeFile(d.path + "/cpu.weight",
+                                    std::to_string(cpuWeightForMemory(limits.memory_mb)))
+                        : writeFile(d.path + "/cpu.shares",
+                                    std::to_string(cpuSharesForMemory(limits.memory_mb))));
+        }
+      }
+    }
+    return okStatus();
+  }
 
   bool oomKilled() override {
     if (!oom_fd_) return false;
@@ -396,6 +420,25 @@ class LinuxCgroup final : public Cgroup {
   UniqueFd clone_dir_;  // v2 only, when every controller is on the v2 hierarchy
   UniqueFd oom_fd_;     // memory.events (v2) or memory.oom_control (v1)
   UniqueFd peak_fd_;    // memory.peak (v2, 5.19+) or memory.max_usage_in_bytes (v1)
+
+  static Status updateMemoryLimit(const std::string& dir, bool v2, int memory_mb) {
+    std::string bytes = std::to_string(static_cast<uint64_t>(memory_mb) * kMiB);
+    if (v2) return writeFile(dir + "/memory.max", bytes);
+    // v1 requires memory.limit_in_bytes <= memory.memsw.limit_in_bytes at every moment: raise
+    // memsw first, lower it last.
+    std::string memsw = dir + "/memory.memsw.limit_in_bytes";
+    if (::access(memsw.c_str(), F_OK) != 0) return writeFile(dir + "/memory.limit_in_bytes", bytes);
+    uint64_t current = 0;
+    auto text = readFile(dir + "/memory.limit_in_bytes");
+    if (text.ok()) (void)std::from_chars(text->data(), text->data() + text->size(), current);
+    uint64_t wanted = static_cast<uint64_t>(memory_mb) * kMiB;
+    if (wanted >= current) {
+      GUST_TRY(writeFile(memsw, bytes));
+      return writeFile(dir + "/memory.limit_in_bytes", bytes);
+    }
+    GUST_TRY(writeFile(dir + "/memory.limit_in_bytes", bytes));
+    return writeFile(memsw, bytes);
+  }
 };
 
 class LinuxCgroupManager final : public CgroupManager {
@@ -466,7 +509,7 @@ class LinuxCgroupManager final : public CgroupManager {
         clone_dir.reset(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
         if (!clone_dir) return Error::fromErrno(fmt::format("cannot open cgroup {}", dir), errno);
       }
-      dirs.push_back({dir, h.has_cgroup_kill, std::move(procs)});
+      dirs.push_back({dir, h.has_cgroup_kill, std::move(procs), v2, h.controllers});
     }
     undo.cancel();  // the LinuxCgroup now owns the directories and removes them
     return std::unique_ptr<Cgroup>(new LinuxCgroup(std::move(dirs), std::move(clone_dir),

@@ -38,6 +38,12 @@ class Cgroup {
   virtual uint64_t peakMemoryBytes() = 0;
   // Kills every process in the group (SIGKILL) and waits until it is empty (bounded wait).
   virtual void killAll() = 0;
+  // Changes the group's limits in place (a pre-started sandbox given its function). Lowering the
+  // memory limit below current use fails (v1, EBUSY) or reclaims/kills (v2).
+  virtual Status update(const CgroupLimits& limits) {
+    (void)limits;
+    return Error::unavailable("this cgroup cannot change its limits");
+  }
 };
 
 // Thread-safety: create() may be called concurrently.

@@ -39,6 +39,7 @@
 #include "common/files.h"
 #include "common/unique_fd.h"
 #include "sandbox/linux/cgroups.h"
+#include "sandbox/linux/mount_into.h"
 #include "sandbox/linux/seccomp.h"
 
 namespace gust::sandbox {
@@ -51,6 +52,9 @@ constexpr const char* kRuntimeRoot = "/var/runtime";
 constexpr const char* kTmp = "/tmp";
 constexpr uint16_t kRuntimeApiPort = 9001;
 constexpr uint64_t kCloneIntoCgroup = 0x200000000ULL;  // CLONE_INTO_CGROUP (Linux 5.7)
+// The largest /tmp a function may ask for (Lambda's 10,240 MB of ephemeral storage): the file
+// size backstop of a pre-started sandbox, whose function is not known yet.
+constexpr uint64_t kMaxTmpBytes = 10240ull << 20;
 constexpr uint64_t kNamespaceFlags =
     CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNET;
 
@@ -543,6 +547,16 @@ int waitStatusFromSiginfo(const siginfo_t& info) {
   }
 }
 
+// /tmp is a tmpfs whose pages are charged to the memory cgroup: with a memory limit, a /tmp
+// larger than half of it would end in an OOM kill instead of ENOSPC.
+uint64_t tmpBytesFor(const Limits& limits, bool with_cgroups) {
+  uint64_t bytes = limits.tmp_bytes;
+  if (with_cgroups && limits.memory_mb > 0)
+    bytes = std::min<uint64_t>(bytes, (static_cast<uint64_t>(limits.memory_mb) << 20) / 2);
+  // tmpfs reads size=0 as "unlimited".
+  return std::max<uint64_t>(bytes, 1 << 20);
+}
+
 // Hands out the per-sandbox uids. Shared by the sandbox and its processes, which give their
 // slot back when they die.
 class UidPool {
@@ -595,8 +609,11 @@ class NamespaceProcess final : public Process {
  public:
   NamespaceProcess(pid_t pid, UniqueFd pidfd, UniqueFd channel, UniqueFd out, UniqueFd err,
                    UniqueFd control, UniqueFd runtime_api, std::unique_ptr<Cgroup> cgroup,
-                   UidLease uid)
-      : pid_(pid),
+                   UidLease uid, bool code_attached, uint64_t tmp_bytes, bool with_cgroups)
+      : code_attached_(code_attached),
+        tmp_bytes_(tmp_bytes),
+        with_cgroups_(with_cgroups),
+        pid_(pid),
         pidfd_(std::move(pidfd)),
         channel_(std::move(channel)),
         stdout_(std::move(out)),
@@ -660,10 +677,38 @@ class NamespaceProcess final : public Process {
     }
   }
 
+  // The mount is made from the host into the init's mount namespace (the init is pid 1 of the
+  // sandbox and shares the workload's mount namespace), on the task root's empty directory.
+  Status attachCode(const fs::path& code_dir, const Limits& limits) override {
+    if (code_attached_)
+      return Error::invalid("this sandbox already has its code; attachCode() is called once");
+    struct stat st {};
+    if (!code_dir.is_absolute() || ::stat(code_dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+      return Error::invalid(
+          fmt::format("the code dir {} is not an existing absolute directory", code_dir.string()));
+    code_attached_ = true;
+    GUST_TRY(bindReadOnlyInto(pidfd_.get(), code_dir, kTaskRoot));
+    if (cgroup_) {
+      CgroupLimits cg;
+      cg.memory_mb = limits.memory_mb;
+      cg.max_processes = limits.max_processes + 1;  // + the init
+      GUST_TRY(cgroup_->update(cg));
+    }
+    uint64_t tmp_bytes = tmpBytesFor(limits, with_cgroups_);
+    if (tmp_bytes != tmp_bytes_) {
+      GUST_TRY(resizeTmpfsIn(pidfd_.get(), kTmp, tmp_bytes));
+      tmp_bytes_ = tmp_bytes;
+    }
+    return okStatus();
+  }
+
   bool oomKilled() override { return cgroup_ && cgroup_->oomKilled(); }
   uint64_t peakMemoryBytes() override { return cgroup_ ? cgroup_->peakMemoryBytes() : 0; }
 
  private:
+  bool code_attached_;
+  uint64_t tmp_bytes_;  // the current size of /tmp
+  bool with_cgroups_;
   pid_t pid_;
   UniqueFd pidfd_;
   UniqueFd channel_;
@@ -755,6 +800,7 @@ class NamespaceSandbox final : public Sandbox {
   }
 
   Layout layout(const SpawnSpec&) const override { return Layout{kTaskRoot, kRuntimeRoot, kTmp}; }
+  bool canAttachCode() const override { return true; }
 
   Result<std::unique_ptr<Process>> spawn(const SpawnSpec& spec) override {
     if (spec.argv.empty() || spec.argv[0].empty() || spec.argv[0][0] != '/')
@@ -787,14 +833,16 @@ class NamespaceSandbox final : public Sandbox {
 
     // 2. The root file system recipe. Per-sandbox sources are opened here; the host's shared
     //    ones (/usr, /etc entries, devices) were opened once at start.
+    bool code_attached = !spec.code_dir.empty();
     for (const auto& [dir, what] :
          {std::pair{&spec.code_dir, "code"}, {&spec.runtime_dir, "runtime"}}) {
+      if (dir->empty() && dir == &spec.code_dir) continue;  // attached later
       struct stat st {};
       if (!dir->is_absolute() || ::stat(dir->c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
         return Error::invalid(fmt::format("the {} dir {} is not an existing absolute directory",
                                           what, dir->string()));
     }
-    uint64_t tmp_bytes = tmpBytes(spec.limits);
+    uint64_t tmp_bytes = tmpBytesFor(spec.limits, options_.cgroups != nullptr);
     RootRecipe recipe =
         buildRecipe(spec.code_dir.string(), spec.runtime_dir.string(), uid, gid, tmp_bytes);
     std::vector<RawOp> raw_ops;
@@ -863,7 +911,9 @@ class NamespaceSandbox final : public Sandbox {
     plan.max_open_files = static_cast<rlim_t>(spec.limits.max_open_files);
     // RLIMIT_FSIZE is a backstop just above the /tmp size, so filling /tmp ends in ENOSPC (as a
     // disk would) rather than in SIGXFSZ.
-    plan.max_file_bytes = static_cast<rlim_t>(tmp_bytes + (1 << 20));
+    // Code attached later: the function's /tmp may be up to the largest size.
+    plan.max_file_bytes =
+        static_cast<rlim_t>((code_attached ? tmp_bytes : kMaxTmpBytes) + (1 << 20));
     plan.max_processes = static_cast<rlim_t>(spec.limits.max_processes);
     plan.seccomp = seccomp_->prog();
 
@@ -940,23 +990,13 @@ class NamespaceSandbox final : public Sandbox {
     }
 
     reap.cancel();  // the Process owns the init now
-    return std::unique_ptr<Process>(
-        new NamespaceProcess(pid, std::move(pidfd_owner), std::move(channel_host),
-                             std::move(out_read), std::move(err_read), std::move(control_host),
-                             std::move(runtime_api), std::move(cgroup), std::move(lease)));
+    return std::unique_ptr<Process>(new NamespaceProcess(
+        pid, std::move(pidfd_owner), std::move(channel_host), std::move(out_read),
+        std::move(err_read), std::move(control_host), std::move(runtime_api), std::move(cgroup),
+        std::move(lease), code_attached, tmp_bytes, options_.cgroups != nullptr));
   }
 
  private:
-  // /tmp is a tmpfs whose pages are charged to the memory cgroup: with a memory limit, a /tmp
-  // larger than half of it would end in an OOM kill instead of ENOSPC.
-  uint64_t tmpBytes(const Limits& limits) const {
-    uint64_t bytes = limits.tmp_bytes;
-    if (options_.cgroups && limits.memory_mb > 0)
-      bytes = std::min<uint64_t>(bytes, (static_cast<uint64_t>(limits.memory_mb) << 20) / 2);
-    // tmpfs reads size=0 as "unlimited".
-    return std::max<uint64_t>(bytes, 1 << 20);
-  }
-
   // The root, top to bottom. Targets are relative to the build base until the pivot.
   RootRecipe buildRecipe(const std::string& code_dir, const std::string& runtime_dir, uid_t uid,
                          gid_t gid, uint64_t tmp_bytes) const {
@@ -990,7 +1030,10 @@ class NamespaceSandbox final : public Sandbox {
     // The function's code and the runtime: read-only, exec allowed (custom runtimes run
     // /var/task/bootstrap).
     r.mkdir("/var");
-    r.bindReadOnly(code_dir, kTaskRoot, true);
+    if (code_dir.empty())
+      r.mkdir(kTaskRoot);  // a mount point for Process::attachCode
+    else
+      r.bindReadOnly(code_dir, kTaskRoot, true);
     r.bindReadOnly(runtime_dir, kRuntimeRoot, true);
     // Private scratch space.
     r.mkdir(kTmp, 01777);

@@ -6,6 +6,10 @@
 // src/sandbox/policy/. With a CgroupManager, each sandbox also gets its own cgroup (memory
 // without swap, pids, cpu). The recipe and its reasons: docs/design/sandbox.md.
 //
+// A spec with an empty code_dir starts a generic sandbox whose /var/task is an empty mount
+// point; Process::attachCode() later binds the code there (read-only, from the host, into the
+// init's mount namespace) and applies the function's cgroup limits and /tmp size.
+//
 // Needs root (it creates namespaces and mounts). Each sandbox's pid 1 is a tiny init that
 // reaps orphans and exits with the workload, which tears the namespaces down; it is killed
 // (PR_SET_PDEATHSIG) when the *thread* that called spawn() exits, so call spawn() from
