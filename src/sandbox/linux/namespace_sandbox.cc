@@ -35,6 +35,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "common/crypto.h"
 #include "common/defer.h"
 #include "common/files.h"
 #include "common/unique_fd.h"
@@ -825,8 +826,8 @@ class NamespaceSandbox final : public Sandbox {
       CgroupLimits limits;
       limits.memory_mb = spec.limits.memory_mb;
       limits.max_processes = spec.limits.max_processes + 1;  // + the init
-      auto created =
-          options_.cgroups->create(fmt::format("sbx-{}-{}", uid, spawn_seq_.fetch_add(1)), limits);
+      auto created = options_.cgroups->create(
+          fmt::format("sbx-{}-{}-{}", run_tag_, uid, spawn_seq_.fetch_add(1)), limits);
       if (!created) return created.error();
       cgroup = std::move(*created);
     }
@@ -1126,6 +1127,9 @@ class NamespaceSandbox final : public Sandbox {
   std::shared_ptr<UidPool> uids_;
   int last_cap_;
   std::atomic<uint64_t> spawn_seq_{0};
+  // In every group name: a restarted server (which starts sandboxes at once, for its pool of
+  // pre-started instances) never reuses the name of a group its predecessor left behind.
+  const std::string run_tag_ = randomHex(4);
 };
 
 }  // namespace
