@@ -142,6 +142,13 @@ struct Outcome {
   bool reusable = false;
 };
 
+// A pre-started generic instance: its sandbox and the client that saw it become ready. The
+// client is declared after the process, so it is destroyed first (it borrows the process's fds).
+struct Prestarted {
+  std::shared_ptr<sandbox::Process> process;
+  std::unique_ptr<runtime::InstanceClient> client;
+};
+
 // ---- The engine ---------------------------------------------------------------------------
 
 class EngineImpl final : public Engine {
@@ -541,7 +548,7 @@ class EngineImpl final : public Engine {
       }
       std::string runtime = *missing;
       lock.unlock();
-      auto spawned = spawnGeneric(runtime);
+      auto spawned = startGeneric(runtime);
       lock.lock();
       if (!spawned.ok()) {
         spdlog::warn("cannot pre-start a {} instance: {}; retrying in {} ms", runtime,
@@ -551,40 +558,51 @@ class EngineImpl final : public Engine {
       }
       if (stopping_) {
         lock.unlock();
-        spawned->reset();  // kills and reaps, outside the mutex
+        *spawned = Prestarted{};  // kills and reaps, outside the mutex
         return;
       }
       prestarted_[runtime].push_back(std::move(*spawned));
     }
   }
 
-  Result<std::unique_ptr<sandbox::Process>> spawnGeneric(const std::string& runtime) {
+  // Spawns a generic instance and waits until its runtime has started (READY), so that taking
+  // it costs only the function's own init.
+  Result<Prestarted> startGeneric(const std::string& runtime) {
     sandbox::SpawnSpec spec;  // no code_dir: attached when a function takes it
     spec.runtime_dir = options_.runtime_dir;
     GUST_ASSIGN_OR_RETURN(runtime::LaunchCommand cmd,
                           runtime::launchGenericCommand(runtime, sandbox_.layout(spec)));
     spec.argv = std::move(cmd.argv);
     spec.env = std::move(cmd.env);
-    return sandbox_.spawn(spec);
+    GUST_ASSIGN_OR_RETURN(std::unique_ptr<sandbox::Process> spawned, sandbox_.spawn(spec));
+    Prestarted p;
+    p.process = std::move(spawned);
+    p.client = runtime::makeInstanceClient(*p.process);
+    if (auto ready = p.client->awaitReady(Clock::now() + options_.init_timeout); !ready.ok()) {
+      std::string output = p.client->takeLogs();
+      return Error::unavailable(fmt::format("{}{}{}", ready.error().message,
+                                            output.empty() ? "" : "; its output: ", output));
+    }
+    return p;
   }
 
   // A live pre-started instance for `fn`'s cold start, or null (none ready, or the function
   // cannot use one). The filler is told to replace it.
-  std::unique_ptr<sandbox::Process> takePrestarted(const FunctionSpec& fn) {
+  std::optional<Prestarted> takePrestarted(const FunctionSpec& fn) {
     if (!pool_enabled_ || fn.network != sandbox::Network::kNone ||
         !runtime::supportsDeferredInit(fn.runtime))
-      return nullptr;
+      return std::nullopt;
     for (;;) {
-      std::unique_ptr<sandbox::Process> process;
+      Prestarted p;
       {
         std::lock_guard lock(mu_);
         auto it = prestarted_.find(fn.runtime);
-        if (stopping_ || it == prestarted_.end() || it->second.empty()) return nullptr;
-        process = std::move(it->second.front());
+        if (stopping_ || it == prestarted_.end() || it->second.empty()) return std::nullopt;
+        p = std::move(it->second.front());
         it->second.pop_front();
         pool_cv_.notify_one();
       }
-      if (!process->exitStatus()) return process;
+      if (!p.process->exitStatus()) return p;
       spdlog::warn("a pre-started {} instance exited while waiting; discarding it", fn.runtime);
     }
   }
@@ -592,7 +610,7 @@ class EngineImpl final : public Engine {
   void doShutdown() {
     std::deque<Task> queued;
     std::vector<std::shared_ptr<Instance>> all;
-    std::map<std::string, std::deque<std::unique_ptr<sandbox::Process>>, std::less<>> prestarted;
+    std::map<std::string, std::deque<Prestarted>, std::less<>> prestarted;
     {
       std::lock_guard lock(mu_);
       stopping_ = true;
@@ -650,7 +668,7 @@ class EngineImpl final : public Engine {
     GUST_ASSIGN_OR_RETURN(runtime::LaunchCommand cmd,
                           runtime::launchCommand(info, sandbox_.layout(spec)));
     if (auto pooled = takePrestarted(fn)) {
-      if (auto init = startFromPool(inst, fn, std::move(pooled), spec, cmd.env, request_id))
+      if (auto init = startFromPool(inst, fn, std::move(*pooled), spec, cmd.env, request_id))
         return std::move(*init);
     }
     spec.argv = std::move(cmd.argv);
@@ -678,15 +696,14 @@ class EngineImpl final : public Engine {
   // environment. nullopt if the pre-started instance turned out unusable before any of the
   // function's code ran (it is discarded; the caller starts a fresh one).
   std::optional<Result<std::optional<std::string>>> startFromPool(
-      Instance& inst, const FunctionSpec& fn, std::unique_ptr<sandbox::Process> pooled,
-      const sandbox::SpawnSpec& spec, const std::vector<std::string>& env,
-      const std::string& request_id) {
-    if (auto st = pooled->attachCode(spec.code_dir, spec.limits); !st.ok()) {
+      Instance& inst, const FunctionSpec& fn, Prestarted pooled, const sandbox::SpawnSpec& spec,
+      const std::vector<std::string>& env, const std::string& request_id) {
+    if (auto st = pooled.process->attachCode(spec.code_dir, spec.limits); !st.ok()) {
       spdlog::warn("cannot give a pre-started instance the code of {}: {}; starting a fresh one",
                    fn.name, st.error().message);
       return std::nullopt;
     }
-    std::shared_ptr<sandbox::Process> process = std::move(pooled);
+    std::shared_ptr<sandbox::Process> process = pooled.process;
     {
       std::lock_guard lock(mu_);
       inst.process = process;
@@ -696,7 +713,9 @@ class EngineImpl final : public Engine {
             Error::unavailable("the engine shut down before the instance started"));
       }
     }
-    inst.client = runtime::makeInstanceClient(*process);
+    (void)pooled.client->takeLogs();  // the runtime's own start, before it was this function's
+    inst.client = std::move(pooled.client);
+    pooled.process.reset();
     auto init = inst.client->initialize(env, Clock::now() + options_.init_timeout);
     // kUnavailable: INIT could not be sent, so none of the function's code ran.
     if (!init.ok() && init.error().code == ErrorCode::kUnavailable) {
@@ -909,7 +928,7 @@ class EngineImpl final : public Engine {
   std::map<std::string, std::vector<std::shared_ptr<Instance>>, std::less<>> idle_;
   std::deque<Task> queue_;
   // Pre-started generic instances per runtime, oldest first (see fillerLoop).
-  std::map<std::string, std::deque<std::unique_ptr<sandbox::Process>>, std::less<>> prestarted_;
+  std::map<std::string, std::deque<Prestarted>, std::less<>> prestarted_;
 };
 
 }  // namespace

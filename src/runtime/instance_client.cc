@@ -181,6 +181,15 @@ Result<std::optional<std::string>> FrameClient::awaitInit(Deadline deadline) {
   }
 }
 
+Status FrameClient::awaitReady(Deadline deadline) {
+  GUST_ASSIGN_OR_RETURN(Frame frame, readFrame(deadline));
+  if (frame.type != FrameType::kReady)
+    return Error::internal(
+        fmt::format("protocol violation by the instance: frame type {} before INIT; expected READY",
+                    static_cast<int>(frame.type)));
+  return okStatus();
+}
+
 Result<std::optional<std::string>> FrameClient::initialize(const std::vector<std::string>& env,
                                                            Deadline deadline) {
   boost::json::object vars;

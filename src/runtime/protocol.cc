@@ -28,6 +28,7 @@ bool isKnownType(uint8_t type) {
     case FrameType::kInvoke:
     case FrameType::kResult:
     case FrameType::kError:
+    case FrameType::kReady:
       return true;
   }
   return false;

@@ -26,6 +26,7 @@ enum class FrameType : uint8_t {
   kInvoke = 4,     // host -> instance: meta = invocation context, body = event
   kResult = 5,     // instance -> host: body = result bytes (JSON)
   kError = 6,      // instance -> host: body = error JSON {errorMessage, errorType, stackTrace}
+  kReady = 7,      // instance -> host (deferred init only): started, waiting for INIT
 };
 
 inline constexpr size_t kFrameHeaderBytes = 16;

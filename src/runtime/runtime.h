@@ -92,6 +92,12 @@ class InstanceClient {
   // runtime reported an init error or exited during init (then with errorType
   // Runtime.ExitError); kDeadlineExceeded on timeout.
   virtual Result<std::optional<std::string>> awaitInit(Deadline deadline) = 0;
+  // For an instance started in deferred-init mode: waits until it has started and waits for
+  // INIT (its READY frame). kUnavailable if it exited, kDeadlineExceeded on timeout.
+  virtual Status awaitReady(Deadline deadline) {
+    (void)deadline;
+    return Error::unavailable("this runtime client cannot wait for a pre-started instance");
+  }
   // For an instance started in deferred-init mode: sends INIT with `env` (the full environment,
   // "KEY=VALUE", as launchCommand() builds it), then waits as awaitInit() does. kUnavailable if
   // the instance is gone before INIT could be sent, or if the client does not support it.
@@ -131,6 +137,7 @@ class FrameClient final : public InstanceClient {
   FrameClient(int channel_fd, int stdout_fd, int stderr_fd, size_t max_log_bytes = 256 * 1024);
 
   Result<std::optional<std::string>> awaitInit(Deadline deadline) override;
+  Status awaitReady(Deadline deadline) override;
   Result<std::optional<std::string>> initialize(const std::vector<std::string>& env,
                                                 Deadline deadline) override;
   Result<InvokeOutput> invoke(const InvokeMeta& meta, std::string_view payload,

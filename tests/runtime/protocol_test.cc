@@ -72,7 +72,7 @@ TEST(ProtocolTest, HeaderValidation) {
   EXPECT_EQ(oversize.error().code, ErrorCode::kTooLarge);
   EXPECT_FALSE(decodeHeader(header(0xffffffffu, 5, 0, 0, 1)).ok());
 
-  for (uint8_t type : {0, 7, 8, 9, 10, 255}) {
+  for (uint8_t type : {0, 8, 9, 10, 255}) {
     auto r = decodeHeader(header(0, type, 0, 0, 0));
     ASSERT_FALSE(r.ok()) << int(type);
     EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument);

@@ -13,7 +13,7 @@ import time
 import traceback
 
 HEADER = struct.Struct("<IBBHQ")  # length, type, flags, meta_length, seq
-INIT, INIT_OK, INIT_ERROR, INVOKE, RESULT, ERROR = 1, 2, 3, 4, 5, 6
+INIT, INIT_OK, INIT_ERROR, INVOKE, RESULT, ERROR, READY = 1, 2, 3, 4, 5, 6, 7
 # Lambda's response limit; the host rejects frames beyond this plus room for metadata.
 MAX_RESULT_BYTES = 6 * 1024 * 1024 + 100
 
@@ -276,6 +276,7 @@ def await_init(channel):
     environment replaces ours (the sandbox's TMPDIR is kept unless INIT sets one), then enters the
     task root, where the host has mounted the code since we started. False if the host closed
     the channel first."""
+    channel.send(READY, 0)
     frame = channel.read_frame()
     if frame is None:
         return False
