@@ -539,7 +539,8 @@ TEST_F(CgroupNamespaceSandboxTest, CodeAndLimitsAttachedToARunningSandbox) {
       "try:\n  open('/var/task/new', 'w'); print('write=ok')\n"
       "except OSError as e:\n  print('write=%d' % e.errno)\n"
       "st = os.statvfs('/tmp')\n"
-      "print('tmp=%d' % (st.f_blocks * st.f_frsize))\n");
+      "print('tmp=%d' % (st.f_blocks * st.f_frsize))\n"
+      "print('inodes=%d' % st.f_files)\n");
   s.code_dir.clear();
   ASSERT_TRUE(sandbox_->canAttachCode());
   auto p = sandbox_->spawn(s);
@@ -573,6 +574,7 @@ TEST_F(CgroupNamespaceSandboxTest, CodeAndLimitsAttachedToARunningSandbox) {
   EXPECT_EQ(kv["code"], "code");
   EXPECT_EQ(kv["write"], std::to_string(EROFS));
   EXPECT_EQ(kv["tmp"], std::to_string(32ull << 20));
+  EXPECT_EQ(kv["inodes"], std::to_string((32ull << 20) / 8192));
 }
 
 TEST(SeccompPolicyTest, DefaultPolicyCompiles) {

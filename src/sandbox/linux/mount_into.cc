@@ -92,8 +92,10 @@ Status bindReadOnlyInto(int pidfd, const std::filesystem::path& source,
   return runInNamespace(job, what);
 }
 
-Status resizeTmpfsIn(int pidfd, const std::filesystem::path& target, uint64_t bytes) {
-  std::string options = fmt::format("size={}", bytes);
+Status resizeTmpfsIn(int pidfd, const std::filesystem::path& target, uint64_t bytes,
+                     uint64_t inodes) {
+  std::string options = inodes > 0 ? fmt::format("size={},nr_inodes={}", bytes, inodes)
+                                   : fmt::format("size={}", bytes);
   std::string target_str = target.string();
   Job job;
   job.pidfd = pidfd;

@@ -18,7 +18,9 @@ namespace gust::sandbox {
 Status bindReadOnlyInto(int pidfd, const std::filesystem::path& source,
                         const std::filesystem::path& target);
 
-// Changes the size limit of the tmpfs mounted at `target` inside the namespace of `pidfd`.
-Status resizeTmpfsIn(int pidfd, const std::filesystem::path& target, uint64_t bytes);
+// Changes the size limit (and, unless 0, the inode limit) of the tmpfs mounted at `target`
+// inside the namespace of `pidfd`.
+Status resizeTmpfsIn(int pidfd, const std::filesystem::path& target, uint64_t bytes,
+                     uint64_t inodes = 0);
 
 }  // namespace gust::sandbox

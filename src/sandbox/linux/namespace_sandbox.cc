@@ -558,6 +558,10 @@ uint64_t tmpBytesFor(const Limits& limits, bool with_cgroups) {
   return std::max<uint64_t>(bytes, 1 << 20);
 }
 
+// Inodes of /tmp are bounded too: each costs kernel memory charged to the cgroup, and without a
+// bound a flood of empty files ends in an OOM kill rather than ENOSPC.
+uint64_t tmpInodesFor(uint64_t tmp_bytes) { return std::max<uint64_t>(tmp_bytes / 8192, 1024); }
+
 // Hands out the per-sandbox uids. Shared by the sandbox and its processes, which give their
 // slot back when they die.
 class UidPool {
@@ -697,7 +701,7 @@ class NamespaceProcess final : public Process {
     }
     uint64_t tmp_bytes = tmpBytesFor(limits, with_cgroups_);
     if (tmp_bytes != tmp_bytes_) {
-      GUST_TRY(resizeTmpfsIn(pidfd_.get(), kTmp, tmp_bytes));
+      GUST_TRY(resizeTmpfsIn(pidfd_.get(), kTmp, tmp_bytes, tmpInodesFor(tmp_bytes)));
       tmp_bytes_ = tmp_bytes;
     }
     return okStatus();
@@ -1038,11 +1042,8 @@ class NamespaceSandbox final : public Sandbox {
     r.bindReadOnly(runtime_dir, kRuntimeRoot, true);
     // Private scratch space.
     r.mkdir(kTmp, 01777);
-    // Inodes are bounded too: each costs kernel memory charged to the cgroup, and without a bound
-    // a flood of empty files ends in an OOM kill rather than ENOSPC.
     r.tmpfs(kTmp, MS_NOSUID | MS_NODEV,
-            fmt::format("size={},nr_inodes={},mode=1777", tmp_bytes,
-                        std::max<uint64_t>(tmp_bytes / 8192, 1024)));
+            fmt::format("size={},nr_inodes={},mode=1777", tmp_bytes, tmpInodesFor(tmp_bytes)));
     // A minimal /dev: the four harmless devices, the fd links, a small /dev/shm; then read-only.
     r.mkdir("/dev");
     r.tmpfs("/dev", MS_NOSUID | MS_NOEXEC, "size=64k,mode=0755");
