@@ -40,6 +40,7 @@
 #include "common/files.h"
 #include "common/unique_fd.h"
 #include "sandbox/linux/cgroups.h"
+#include "sandbox/linux/child_steps.h"
 #include "sandbox/linux/mount_into.h"
 #include "sandbox/linux/seccomp.h"
 
@@ -250,16 +251,6 @@ struct ChildPlan {
   const sock_fprog* seccomp = nullptr;
 };
 
-struct KernelSigaction {
-  void (*handler)(int);
-  unsigned long flags;
-  void (*restorer)();
-  uint64_t mask;
-};
-
-constexpr int kChildErrorFd = 4;
-constexpr int kParkFdBase = 10;
-
 [[noreturn]] void childFail(int error_fd, ChildStep step, int err, int op = -1) {
   ChildFailure failure{static_cast<int>(step), op, err};
   // A short write to a pipe is atomic; nothing else can be done if it fails.
@@ -378,31 +369,14 @@ int runtimeApiListener() {
 
   // 2. Default dispositions for every signal, then unblock all (the host blocked all around
   //    the clone).
-  for (int sig = 1; sig < 65; ++sig) {
-    if (sig == SIGKILL || sig == SIGSTOP) continue;
-    KernelSigaction action{SIG_DFL, 0, nullptr, 0};
-    ::syscall(SYS_rt_sigaction, sig, &action, nullptr, sizeof(uint64_t));
-  }
-  uint64_t empty_mask = 0;
-  if (::syscall(SYS_rt_sigprocmask, SIG_SETMASK, &empty_mask, nullptr, sizeof empty_mask) != 0)
-    childFail(error_fd, ChildStep::kSignals, errno);
+  if (int e = child::resetSignals(); e != 0) childFail(error_fd, ChildStep::kSignals, e);
 
   // 3. fds 0-3 only: park what we keep above kParkFdBase (an inherited fd may sit on 0-4), place
   //    them, close everything else (the host's O_PATH sources, the control socket...).
-  int parked_error = ::fcntl(error_fd, F_DUPFD_CLOEXEC, kParkFdBase);
-  if (parked_error < 0) childFail(error_fd, ChildStep::kFds, errno);
-  error_fd = parked_error;
-  int channel = ::fcntl(plan.channel_fd, F_DUPFD_CLOEXEC, kParkFdBase);
-  int out = ::fcntl(plan.stdout_fd, F_DUPFD_CLOEXEC, kParkFdBase);
-  int err = ::fcntl(plan.stderr_fd, F_DUPFD_CLOEXEC, kParkFdBase);
-  int null = ::fcntl(plan.null_fd, F_DUPFD_CLOEXEC, kParkFdBase);
-  if (channel < 0 || out < 0 || err < 0 || null < 0) childFail(error_fd, ChildStep::kFds, errno);
-  if (::dup3(error_fd, kChildErrorFd, O_CLOEXEC) < 0) childFail(error_fd, ChildStep::kFds, errno);
-  error_fd = kChildErrorFd;
-  if (::dup2(null, 0) < 0 || ::dup2(out, 1) < 0 || ::dup2(err, 2) < 0 || ::dup2(channel, 3) < 0)
-    childFail(error_fd, ChildStep::kFds, errno);
-  if (::syscall(SYS_close_range, kChildErrorFd + 1, ~0U, 0) != 0)
-    childFail(error_fd, ChildStep::kFds, errno);
+  if (int e = child::placeStdFds(error_fd,
+                                 {plan.channel_fd, plan.stdout_fd, plan.stderr_fd, plan.null_fd});
+      e != 0)
+    childFail(error_fd, ChildStep::kFds, e);
 
   // 4. Resource limits. The uid is this sandbox's alone, so RLIMIT_NPROC counts exactly its
   //    processes. No RLIMIT_AS: language runtimes reserve far more address space than they use.
@@ -528,25 +502,6 @@ int runtimeApiListener() {
 
 // ---------------------------------------------------------------------------------------------
 // The host side.
-
-int lastCapability() {
-  auto text = readFile("/proc/sys/kernel/cap_last_cap");
-  if (!text.ok()) return 63;  // PR_CAPBSET_DROP returns EINVAL past the last one; that is fine
-  return std::atoi(text->c_str());
-}
-
-int waitStatusFromSiginfo(const siginfo_t& info) {
-  switch (info.si_code) {
-    case CLD_EXITED:
-      return (info.si_status & 0xff) << 8;
-    case CLD_KILLED:
-      return info.si_status & 0x7f;
-    case CLD_DUMPED:
-      return (info.si_status & 0x7f) | 0x80;
-    default:
-      return 0;
-  }
-}
 
 // /tmp is a tmpfs whose pages are charged to the memory cgroup: with a memory limit, a /tmp
 // larger than half of it would end in an OOM kill instead of ENOSPC.

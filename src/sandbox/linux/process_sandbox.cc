@@ -31,6 +31,7 @@
 
 #include "common/defer.h"
 #include "common/files.h"
+#include "sandbox/linux/child_steps.h"
 
 namespace gust::sandbox {
 namespace {
@@ -109,19 +110,6 @@ struct ChildPlan {
   rlim_t max_file_bytes = RLIM_INFINITY;
 };
 
-// The kernel's struct sigaction for rt_sigaction (no restorer is needed for SIG_DFL).
-struct KernelSigaction {
-  void (*handler)(int);
-  unsigned long flags;
-  void (*restorer)();
-  uint64_t mask;
-};
-
-// The fd the error pipe lives on in the child, just above the instance's fds 0-3.
-constexpr int kChildErrorFd = 4;
-// Where the child parks its inherited fds before placing them at 0-4.
-constexpr int kParkFdBase = 10;
-
 [[noreturn]] void childFail(int error_fd, ChildStep step, int err) {
   ChildFailure failure{static_cast<int>(step), err};
   // A short write to a pipe of this size is atomic; nothing else can be done if it fails.
@@ -144,37 +132,14 @@ constexpr int kParkFdBase = 10;
 
   // 3. Default dispositions for every signal (ignored ones survive exec), then unblock all
   //    (the parent blocked everything around fork).
-  for (int sig = 1; sig < 65; ++sig) {
-    if (sig == SIGKILL || sig == SIGSTOP) continue;
-    KernelSigaction action{SIG_DFL, 0, nullptr, 0};
-    ::syscall(SYS_rt_sigaction, sig, &action, nullptr, sizeof(uint64_t));
-  }
-  uint64_t empty_mask = 0;
-  if (::syscall(SYS_rt_sigprocmask, SIG_SETMASK, &empty_mask, nullptr, sizeof empty_mask) != 0)
-    childFail(error_fd, ChildStep::kSignals, errno);
+  if (int e = child::resetSignals(); e != 0) childFail(error_fd, ChildStep::kSignals, e);
 
   // 4. fds: park every fd we keep above kParkFdBase (an inherited fd may sit on 0-4), then place
   //    them. dup2 clears CLOEXEC on the targets; everything from 5 up is closed.
-  int parked_error = ::fcntl(error_fd, F_DUPFD_CLOEXEC, kParkFdBase);
-  if (parked_error < 0) childFail(error_fd, ChildStep::kFds, errno);
-  error_fd = parked_error;
-  int channel = ::fcntl(plan.channel_fd, F_DUPFD_CLOEXEC, kParkFdBase);
-  int out = ::fcntl(plan.stdout_fd, F_DUPFD_CLOEXEC, kParkFdBase);
-  int err = ::fcntl(plan.stderr_fd, F_DUPFD_CLOEXEC, kParkFdBase);
-  int null = ::fcntl(plan.null_fd, F_DUPFD_CLOEXEC, kParkFdBase);
-  if (channel < 0 || out < 0 || err < 0 || null < 0) childFail(error_fd, ChildStep::kFds, errno);
-  if (::dup3(error_fd, kChildErrorFd, O_CLOEXEC) < 0) childFail(error_fd, ChildStep::kFds, errno);
-  error_fd = kChildErrorFd;
-  if (::dup2(null, 0) < 0 || ::dup2(out, 1) < 0 || ::dup2(err, 2) < 0 || ::dup2(channel, 3) < 0)
-    childFail(error_fd, ChildStep::kFds, errno);
-  if (::syscall(SYS_close_range, kChildErrorFd + 1, ~0U, 0) != 0) {
-    // Kernels before 5.9: close one by one up to the current limit.
-    struct rlimit nofile {};
-    if (::syscall(SYS_prlimit64, 0, RLIMIT_NOFILE, nullptr, &nofile) != 0)
-      childFail(error_fd, ChildStep::kFds, errno);
-    rlim_t limit = nofile.rlim_cur == RLIM_INFINITY ? 65536 : nofile.rlim_cur;
-    for (rlim_t fd = kChildErrorFd + 1; fd < limit; ++fd) ::close(static_cast<int>(fd));
-  }
+  if (int e = child::placeStdFds(error_fd,
+                                 {plan.channel_fd, plan.stdout_fd, plan.stderr_fd, plan.null_fd});
+      e != 0)
+    childFail(error_fd, ChildStep::kFds, e);
 
   // 5. Resource limits. RLIMIT_NPROC is deliberately not set: it counts every process of the
   //    real uid, which all instances share (nobody), so no per-instance value would be right;
@@ -217,26 +182,6 @@ constexpr int kParkFdBase = 10;
   // 8. Run. On success the error pipe closes (CLOEXEC) with nothing written.
   ::syscall(SYS_execve, plan.path, plan.argv, plan.envp);
   childFail(error_fd, ChildStep::kExec, errno);
-}
-
-int lastCapability() {
-  auto text = readFile("/proc/sys/kernel/cap_last_cap");
-  if (!text.ok()) return 63;  // PR_CAPBSET_DROP returns EINVAL past the last one; that is fine
-  return std::atoi(text->c_str());
-}
-
-// Converts a waitid() result to a waitpid()-style status.
-int waitStatusFromSiginfo(const siginfo_t& info) {
-  switch (info.si_code) {
-    case CLD_EXITED:
-      return (info.si_status & 0xff) << 8;
-    case CLD_KILLED:
-      return info.si_status & 0x7f;
-    case CLD_DUMPED:
-      return (info.si_status & 0x7f) | 0x80;
-    default:
-      return 0;
-  }
 }
 
 // A listening TCP socket on 127.0.0.1 with a kernel-chosen port (non-blocking, close-on-exec).
