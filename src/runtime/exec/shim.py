@@ -1,57 +1,23 @@
 # Gust's exec runtime: runs the function's executable once per invocation. The event JSON goes
 # to its stdin, its stdout is the result (must be JSON), its stderr goes to the logs; a non-zero
 # exit, non-JSON output or a missed deadline is a function error. Talks to the host over fd 3
-# with the frame protocol of api/runtime-protocol.md. Standard library only.
+# with the frame protocol of api/runtime-protocol.md (the Python bootstrap's Channel). Standard
+# library only.
 import json
 import os
 import signal
-import struct
 import subprocess
 import sys
 import time
 
-HEADER = struct.Struct("<IBBHQ")  # length, type, flags, meta_length, seq
-INIT_OK, INIT_ERROR, INVOKE, RESULT, ERROR = 2, 3, 4, 5, 6
+# The frame protocol comes from the Python runtime's bootstrap, mounted beside this file.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "python"))
+from bootstrap import ERROR, INIT_ERROR, INIT_OK, INVOKE, RESULT, Channel  # noqa: E402
+
 MAX_RESULT_BYTES = 6 * 1024 * 1024 + 100
 # The child is killed this long before the host's own deadline, so the timeout is reported by
 # us, with the child's output, instead of by the host killing the whole instance.
 DEADLINE_MARGIN_S = 0.05
-
-
-class Channel:
-    """The host's end of the socketpair, moved off fd 3 so that the executable never sees it."""
-
-    def __init__(self, fd):
-        self.fd = os.dup(fd)  # non-inheritable (close-on-exec) by Python's default
-        os.close(fd)
-
-    def read_exact(self, n):
-        chunks = []
-        while n > 0:
-            chunk = os.read(self.fd, min(n, 1 << 20))
-            if not chunk:
-                return None
-            chunks.append(chunk)
-            n -= len(chunk)
-        return b"".join(chunks)
-
-    def read_frame(self):
-        header = self.read_exact(HEADER.size)
-        if header is None:
-            return None
-        length, ftype, _flags, meta_length, seq = HEADER.unpack(header)
-        payload = self.read_exact(length) if length else b""
-        if payload is None:
-            return None
-        return ftype, seq, payload[:meta_length], payload[meta_length:]
-
-    def send(self, ftype, seq, body=b""):
-        sys.stderr.flush()
-        data = HEADER.pack(len(body), ftype, 0, 0, seq) + body
-        view = memoryview(data)
-        while view:
-            written = os.write(self.fd, view)
-            view = view[written:]
 
 
 def error_body(error_type, message):
