@@ -16,6 +16,8 @@ std::string_view errorCodeName(ErrorCode code) {
       return "NotFound";
     case ErrorCode::kAlreadyExists:
       return "AlreadyExists";
+    case ErrorCode::kFailedPrecondition:
+      return "FailedPrecondition";
     case ErrorCode::kUnauthenticated:
       return "Unauthenticated";
     case ErrorCode::kPermissionDenied:

@@ -16,7 +16,8 @@ namespace gust {
 enum class ErrorCode {
   kInvalidArgument,    // the caller's input is wrong; the message says how to fix it
   kNotFound,           // the named resource does not exist
-  kAlreadyExists,      // creating something that exists
+  kAlreadyExists,      // creating something that exists, or a conflict with another resource
+  kFailedPrecondition, // a conditional update whose condition (e.g. a revision id) no longer holds
   kUnauthenticated,    // missing or wrong credentials
   kPermissionDenied,   // known caller, not allowed
   kTooLarge,           // a size limit was crossed

@@ -4,6 +4,8 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
+#include <optional>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -30,9 +32,63 @@ class FunctionService {
   // Creates or updates the function. kInvalidArgument for a bad config or zip (the message
   // says what is wrong), kTooLarge for oversized code.
   Result<DeployOutcome> deploy(const DeployRequest& request);
+  // Lambda's CreateFunction: like deploy, but kAlreadyExists if the function exists. With
+  // `publish`, also publishes version 1 and returns it.
+  Result<store::FunctionRecord> create(const DeployRequest& request, std::string_view role,
+                                       bool publish);
+  // Lambda's UpdateFunctionConfiguration: reads $LATEST's configuration, lets `change` edit it,
+  // validates and stores it with the same code. kFailedPrecondition if `expected_revision_id` is
+  // non-empty and stale (also when a concurrent update won).
+  Result<store::FunctionRecord> updateConfiguration(
+      std::string_view name, const std::function<Status(FunctionConfig&)>& change,
+      std::string_view expected_revision_id);
+  // Lambda's UpdateFunctionCode: new code for $LATEST (checked and extracted as in deploy), the
+  // configuration unchanged; with `publish`, also publishes and returns the new version.
+  Result<store::FunctionRecord> updateCode(std::string_view name, std::string_view zip,
+                                           std::string_view expected_revision_id, bool publish);
   Result<store::FunctionRecord> get(std::string_view name);
   Result<std::vector<store::FunctionRecord>> list();
   Status remove(std::string_view name);
+
+  // Versions and aliases (see store::Store for the semantics). Alias names must match
+  // (?!^[0-9]+$)([a-zA-Z0-9-_]+) (≤ 128 characters); a routing config has at most one
+  // additional version, with a weight in [0.0, 1.0], other than the primary version, and neither
+  // may be $LATEST when weights are given — kInvalidArgument otherwise.
+  Result<store::FunctionRecord> publishVersion(std::string_view name, std::string description,
+                                               std::string_view expected_code_sha256,
+                                               std::string_view expected_revision_id);
+  Result<store::FunctionRecord> getVersion(std::string_view name, std::string_view version);
+  Result<std::vector<store::FunctionRecord>> listVersions(std::string_view name);
+  Status deleteVersion(std::string_view name, std::string_view version);
+  Result<store::AliasRecord> createAlias(store::AliasRecord alias);
+  Result<store::AliasRecord> updateAlias(store::AliasRecord alias,
+                                         std::string_view expected_revision_id);
+  Result<store::AliasRecord> getAlias(std::string_view function, std::string_view name);
+  Result<std::vector<store::AliasRecord>> listAliases(std::string_view function);
+  Status deleteAlias(std::string_view function, std::string_view name);
+
+  // The version an invocation of `name` with `qualifier` runs: "" or "$LATEST" → $LATEST, a
+  // number → that version, otherwise an alias → its version, or with a routing config the
+  // additional version with probability = its weight. `uniform01` is a number in [0, 1) (the
+  // caller's random draw, so tests can steer it). kNotFound names what is missing.
+  Result<store::FunctionRecord> resolve(std::string_view name, std::string_view qualifier,
+                                        double uniform01);
+
+  // Reserved concurrency (Lambda's Put/DeleteFunctionConcurrency): nullopt removes it. Checked
+  // against the account limit: the unreserved pool must keep at least 100 (Lambda's rule), else
+  // kInvalidArgument.
+  Result<store::FunctionRecord> setReservedConcurrency(std::string_view name,
+                                                       std::optional<int> reserved);
+  // Provisioned concurrency per qualifier (a published version or an alias, never $LATEST —
+  // kInvalidArgument); `requested` ≥ 1.
+  Result<store::ProvisionedConfigRecord> putProvisionedConfig(std::string_view function,
+                                                              std::string_view qualifier,
+                                                              int requested);
+  Result<store::ProvisionedConfigRecord> getProvisionedConfig(std::string_view function,
+                                                              std::string_view qualifier);
+  Result<std::vector<store::ProvisionedConfigRecord>> listProvisionedConfigs(
+      std::string_view function);
+  Status deleteProvisionedConfig(std::string_view function, std::string_view qualifier);
   // Invocation logs (see store::Store::queryLogs).
   Result<std::vector<store::LogRecord>> queryLogs(const store::LogQuery& query);
 

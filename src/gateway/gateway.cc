@@ -36,6 +36,8 @@ int statusFor(ErrorCode code) {
       return 404;
     case ErrorCode::kAlreadyExists:
       return 409;
+    case ErrorCode::kFailedPrecondition:
+      return 412;
     case ErrorCode::kTooLarge:
       return 413;
     case ErrorCode::kResourceExhausted:

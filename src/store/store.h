@@ -32,8 +32,49 @@ struct FunctionRecord {
   int provisioned_concurrency = 0;
   int ephemeral_storage_mb = 512;  // size of /tmp
   std::string network = "none";    // "none" or "egress"
+  std::string role;                // Lambda's execution role ARN: kept and reported, not enforced
+  // "$LATEST" for the function's mutable configuration; "1", "2", ... for published versions
+  // (immutable snapshots of $LATEST).
+  std::string version = "$LATEST";
+  // Lambda's RevisionId: a new UUID on every change of $LATEST (set by putFunction) and fixed
+  // for a published version. Callers pass it back to make an update conditional.
+  std::string revision_id;
 
   bool operator==(const FunctionRecord&) const = default;
+};
+
+// An alias: a name for one version, optionally sending a share of the traffic to a second one
+// (Lambda's RoutingConfig.AdditionalVersionWeights, at most one entry, weight in [0, 1]).
+struct AliasRecord {
+  std::string function;
+  std::string name;              // e.g. "live"; never a number or "$LATEST"
+  std::string function_version;  // "1", "2", ... or "$LATEST"
+  std::string description;
+  std::map<std::string, double> additional_weights;  // version -> weight
+  std::string revision_id;                           // new UUID on every change (set by putAlias)
+
+  bool operator==(const AliasRecord&) const = default;
+};
+
+// Provisioned concurrency requested for a qualifier (a published version or an alias).
+struct ProvisionedConfigRecord {
+  std::string function;
+  std::string qualifier;  // "1", "2", ... or an alias name
+  int requested = 0;      // instances to keep initialised, >= 1
+  std::string last_modified;  // ISO 8601 UTC with milliseconds (set by putProvisionedConfig)
+
+  bool operator==(const ProvisionedConfigRecord&) const = default;
+};
+
+// An access key for AWS Signature Version 4. The secret is stored sealed (encrypted with the
+// server's key, see common/crypto.h), never in the clear.
+struct CredentialRecord {
+  std::string access_key_id;  // e.g. "GKIA..." (20 upper-case letters and digits)
+  std::string sealed_secret;  // the secret access key, sealed
+  std::string description;
+  std::string created;  // ISO 8601 UTC
+
+  bool operator==(const CredentialRecord&) const = default;
 };
 
 // One invocation's log text (Lambda's START ... REPORT lines and the function's output between).
@@ -66,14 +107,68 @@ class Store {
   virtual ~Store() = default;
 
   // Creates the function, or replaces its configuration if it exists. Sets `revision` (1 on
-  // create, previous + 1 on replace) and returns the stored record.
+  // create, previous + 1 on replace) and a new revision_id, and returns the stored record.
   virtual Result<FunctionRecord> putFunction(FunctionRecord record) = 0;
+  // Creates the function; kAlreadyExists if it exists. Sets revision 1 and a revision_id.
+  virtual Result<FunctionRecord> createFunction(FunctionRecord record) = 0;
+  // Replaces an existing function's $LATEST; kNotFound if it does not exist; if
+  // `expected_revision_id` is non-empty and differs from the stored one: kFailedPrecondition.
+  // Bumps revision, sets a new revision_id.
+  virtual Result<FunctionRecord> updateFunction(FunctionRecord record,
+                                                std::string_view expected_revision_id) = 0;
   // kNotFound if there is no such function.
   virtual Result<FunctionRecord> getFunction(std::string_view name) = 0;
   // All functions, ordered by name.
   virtual Result<std::vector<FunctionRecord>> listFunctions() = 0;
-  // kNotFound if there is no such function. Blobs are not removed (they may be shared).
+  // kNotFound if there is no such function. Removes its published versions, aliases and
+  // provisioned configs too. Blobs are not removed (they may be shared).
   virtual Status deleteFunction(std::string_view name) = 0;
+
+  // Versions. putFunction/getFunction/listFunctions above work on $LATEST only.
+  //
+  // Publishes $LATEST as version max(existing) + 1 (numbers are never reused, even after a
+  // delete) with the given description, and returns it. If the newest published version already
+  // has $LATEST's code_sha256 and configuration, returns that version instead (as Lambda does).
+  // If `expected_code_sha256` / `expected_revision_id` are non-empty and differ from $LATEST's:
+  // kFailedPrecondition. kNotFound if there is no such function.
+  virtual Result<FunctionRecord> publishVersion(std::string_view name, std::string description,
+                                                std::string_view expected_code_sha256,
+                                                std::string_view expected_revision_id) = 0;
+  // "$LATEST" or a published version number. kNotFound if either is missing.
+  virtual Result<FunctionRecord> getVersion(std::string_view name, std::string_view version) = 0;
+  // $LATEST first, then published versions in increasing number. kNotFound if no function.
+  virtual Result<std::vector<FunctionRecord>> listVersions(std::string_view name) = 0;
+  // Deletes one published version (not $LATEST). kAlreadyExists (a conflict) while an alias
+  // routes traffic to it; kNotFound if missing.
+  virtual Status deleteVersion(std::string_view name, std::string_view version) = 0;
+
+  // Aliases. createAlias: kAlreadyExists if the name is taken. updateAlias: kNotFound if
+  // missing; if `expected_revision_id` is non-empty and differs: kFailedPrecondition. Both check
+  // that the function and the target versions exist (kNotFound) and set revision_id.
+  virtual Result<AliasRecord> createAlias(AliasRecord alias) = 0;
+  virtual Result<AliasRecord> updateAlias(AliasRecord alias,
+                                          std::string_view expected_revision_id) = 0;
+  virtual Result<AliasRecord> getAlias(std::string_view function, std::string_view name) = 0;
+  // Ordered by name.
+  virtual Result<std::vector<AliasRecord>> listAliases(std::string_view function) = 0;
+  virtual Status deleteAlias(std::string_view function, std::string_view name) = 0;
+
+  // Provisioned concurrency per qualifier. put creates or replaces; kNotFound if the function is
+  // missing (the caller checks that the qualifier resolves).
+  virtual Result<ProvisionedConfigRecord> putProvisionedConfig(ProvisionedConfigRecord config) = 0;
+  virtual Result<ProvisionedConfigRecord> getProvisionedConfig(std::string_view function,
+                                                               std::string_view qualifier) = 0;
+  // Of one function (ordered by qualifier), or of every function when `function` is empty.
+  virtual Result<std::vector<ProvisionedConfigRecord>> listProvisionedConfigs(
+      std::string_view function) = 0;
+  virtual Status deleteProvisionedConfig(std::string_view function,
+                                         std::string_view qualifier) = 0;
+
+  // Access keys. putCredential: kAlreadyExists if the id is taken.
+  virtual Status putCredential(CredentialRecord credential) = 0;
+  virtual Result<CredentialRecord> getCredential(std::string_view access_key_id) = 0;
+  virtual Result<std::vector<CredentialRecord>> listCredentials() = 0;  // ordered by id
+  virtual Status deleteCredential(std::string_view access_key_id) = 0;
 
   // Appends log records in one transaction, assigning their ids in order. Logs outlive their
   // function (deleteFunction keeps them until they expire).
