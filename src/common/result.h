@@ -14,17 +14,17 @@ namespace gust {
 
 // The kinds of expected failure. Edges (HTTP, CLI) map them to status and exit codes.
 enum class ErrorCode {
-  kInvalidArgument,    // the caller's input is wrong; the message says how to fix it
-  kNotFound,           // the named resource does not exist
-  kAlreadyExists,      // creating something that exists, or a conflict with another resource
-  kFailedPrecondition, // a conditional update whose condition (e.g. a revision id) no longer holds
-  kUnauthenticated,    // missing or wrong credentials
-  kPermissionDenied,   // known caller, not allowed
-  kTooLarge,           // a size limit was crossed
-  kResourceExhausted,  // a concurrency, rate or quota limit was hit
-  kDeadlineExceeded,   // a timeout elapsed
-  kUnavailable,        // a dependency (sandbox, runtime, disk) cannot serve now
-  kInternal,           // a failure of Gust itself, with the cause in the message
+  kInvalidArgument,     // the caller's input is wrong; the message says how to fix it
+  kNotFound,            // the named resource does not exist
+  kAlreadyExists,       // creating something that exists, or a conflict with another resource
+  kFailedPrecondition,  // a conditional update whose condition (e.g. a revision id) no longer holds
+  kUnauthenticated,     // missing or wrong credentials
+  kPermissionDenied,    // known caller, not allowed
+  kTooLarge,            // a size limit was crossed
+  kResourceExhausted,   // a concurrency, rate or quota limit was hit
+  kDeadlineExceeded,    // a timeout elapsed
+  kUnavailable,         // a dependency (sandbox, runtime, disk) cannot serve now
+  kInternal,            // a failure of Gust itself, with the cause in the message
 };
 
 std::string_view errorCodeName(ErrorCode code);
