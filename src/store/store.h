@@ -15,7 +15,8 @@
 
 namespace gust::store {
 
-// One function's $LATEST configuration as stored. Validation happens before the store (control/).
+// One function's configuration as stored: $LATEST or a published version. Validation happens
+// before the store (control/).
 struct FunctionRecord {
   std::string name;
   std::string runtime;  // e.g. "python3.11"
@@ -59,8 +60,8 @@ struct AliasRecord {
 // Provisioned concurrency requested for a qualifier (a published version or an alias).
 struct ProvisionedConfigRecord {
   std::string function;
-  std::string qualifier;  // "1", "2", ... or an alias name
-  int requested = 0;      // instances to keep initialised, >= 1
+  std::string qualifier;      // "1", "2", ... or an alias name
+  int requested = 0;          // instances to keep initialised, >= 1
   std::string last_modified;  // ISO 8601 UTC with milliseconds (set by putProvisionedConfig)
 
   bool operator==(const ProvisionedConfigRecord&) const = default;
@@ -107,7 +108,8 @@ class Store {
   virtual ~Store() = default;
 
   // Creates the function, or replaces its configuration if it exists. Sets `revision` (1 on
-  // create, previous + 1 on replace) and a new revision_id, and returns the stored record.
+  // create, previous + 1 on replace) and a new revision_id, and returns the stored record. An
+  // empty `role` keeps the stored one (deploys from the gust CLI do not carry a role).
   virtual Result<FunctionRecord> putFunction(FunctionRecord record) = 0;
   // Creates the function; kAlreadyExists if it exists. Sets revision 1 and a revision_id.
   virtual Result<FunctionRecord> createFunction(FunctionRecord record) = 0;
@@ -127,10 +129,14 @@ class Store {
   // Versions. putFunction/getFunction/listFunctions above work on $LATEST only.
   //
   // Publishes $LATEST as version max(existing) + 1 (numbers are never reused, even after a
-  // delete) with the given description, and returns it. If the newest published version already
-  // has $LATEST's code_sha256 and configuration, returns that version instead (as Lambda does).
-  // If `expected_code_sha256` / `expected_revision_id` are non-empty and differ from $LATEST's:
-  // kFailedPrecondition. kNotFound if there is no such function.
+  // delete) with the given description (empty: $LATEST's), stamped with the time of publishing
+  // and its own revision_id, and returns it. If the newest published version already has
+  // $LATEST's code_sha256 and configuration (descriptions aside), returns that version instead
+  // (as Lambda does). If `expected_code_sha256` / `expected_revision_id` are non-empty and differ
+  // from $LATEST's: kFailedPrecondition. kNotFound if there is no such function.
+  //
+  // A version's reserved_concurrency is always the function's current one: a reservation limits
+  // the function, whichever version runs.
   virtual Result<FunctionRecord> publishVersion(std::string_view name, std::string description,
                                                 std::string_view expected_code_sha256,
                                                 std::string_view expected_revision_id) = 0;
@@ -138,8 +144,9 @@ class Store {
   virtual Result<FunctionRecord> getVersion(std::string_view name, std::string_view version) = 0;
   // $LATEST first, then published versions in increasing number. kNotFound if no function.
   virtual Result<std::vector<FunctionRecord>> listVersions(std::string_view name) = 0;
-  // Deletes one published version (not $LATEST). kAlreadyExists (a conflict) while an alias
-  // routes traffic to it; kNotFound if missing.
+  // Deletes one published version and its provisioned config. kAlreadyExists (a conflict, the
+  // message names the alias) while an alias routes traffic to it; kNotFound if missing;
+  // kInvalidArgument for $LATEST (delete the function instead).
   virtual Status deleteVersion(std::string_view name, std::string_view version) = 0;
 
   // Aliases. createAlias: kAlreadyExists if the name is taken. updateAlias: kNotFound if
@@ -149,8 +156,9 @@ class Store {
   virtual Result<AliasRecord> updateAlias(AliasRecord alias,
                                           std::string_view expected_revision_id) = 0;
   virtual Result<AliasRecord> getAlias(std::string_view function, std::string_view name) = 0;
-  // Ordered by name.
+  // Ordered by name. kNotFound if there is no such function.
   virtual Result<std::vector<AliasRecord>> listAliases(std::string_view function) = 0;
+  // Deletes the alias and its provisioned config.
   virtual Status deleteAlias(std::string_view function, std::string_view name) = 0;
 
   // Provisioned concurrency per qualifier. put creates or replaces; kNotFound if the function is
@@ -158,13 +166,14 @@ class Store {
   virtual Result<ProvisionedConfigRecord> putProvisionedConfig(ProvisionedConfigRecord config) = 0;
   virtual Result<ProvisionedConfigRecord> getProvisionedConfig(std::string_view function,
                                                                std::string_view qualifier) = 0;
-  // Of one function (ordered by qualifier), or of every function when `function` is empty.
+  // Of one function (ordered by qualifier; kNotFound if there is no such function), or of every
+  // function when `function` is empty (ordered by function, then qualifier).
   virtual Result<std::vector<ProvisionedConfigRecord>> listProvisionedConfigs(
       std::string_view function) = 0;
-  virtual Status deleteProvisionedConfig(std::string_view function,
-                                         std::string_view qualifier) = 0;
+  virtual Status deleteProvisionedConfig(std::string_view function, std::string_view qualifier) = 0;
 
-  // Access keys. putCredential: kAlreadyExists if the id is taken.
+  // Access keys. putCredential: kAlreadyExists if the id is taken; an empty `created` is set to
+  // the time now.
   virtual Status putCredential(CredentialRecord credential) = 0;
   virtual Result<CredentialRecord> getCredential(std::string_view access_key_id) = 0;
   virtual Result<std::vector<CredentialRecord>> listCredentials() = 0;  // ordered by id

@@ -66,7 +66,9 @@ TEST_F(SqliteStoreTest, PutThenGetReturnsTheSameRecord) {
   FunctionRecord expected = sample("hello");
   expected.revision = 1;
   expected.last_modified = got->last_modified;
+  expected.revision_id = got->revision_id;
   EXPECT_EQ(*got, expected);
+  EXPECT_EQ(got->version, "$LATEST");
 }
 
 TEST_F(SqliteStoreTest, LastModifiedIsLambdaStyleIso8601) {

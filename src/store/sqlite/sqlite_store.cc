@@ -10,12 +10,16 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <ctime>
 #include <mutex>
+#include <optional>
 
 #include <fmt/format.h>
 #include <boost/json.hpp>
+
+#include "common/crypto.h"
 
 namespace gust::store {
 namespace {
@@ -56,6 +60,61 @@ CREATE TABLE logs (
 CREATE INDEX logs_by_function_time ON logs (function, timestamp_ms);
 CREATE INDEX logs_by_request ON logs (request_id);
 CREATE INDEX logs_by_time ON logs (timestamp_ms);
+)sql",
+    R"sql(
+ALTER TABLE functions ADD COLUMN role TEXT NOT NULL DEFAULT '';
+ALTER TABLE functions ADD COLUMN revision_id TEXT NOT NULL DEFAULT '';
+-- The highest version number ever published: numbers are never reused, even after a delete.
+ALTER TABLE functions ADD COLUMN last_version INTEGER NOT NULL DEFAULT 0;
+-- Every existing function gets a random (version 4) UUID as its revision id.
+UPDATE functions SET revision_id =
+  lower(hex(randomblob(4))) || '-' || lower(hex(randomblob(2))) || '-4' ||
+  substr(lower(hex(randomblob(2))), 2) || '-' || substr('89ab', 1 + abs(random() % 4), 1) ||
+  substr(lower(hex(randomblob(2))), 2) || '-' || lower(hex(randomblob(6)));
+-- Published versions: immutable snapshots of $LATEST. Reserved concurrency is not copied: it is
+-- the function's, whichever version runs.
+CREATE TABLE versions (
+  function                TEXT NOT NULL,
+  version                 INTEGER NOT NULL,
+  runtime                 TEXT NOT NULL,
+  handler                 TEXT NOT NULL,
+  memory_mb               INTEGER NOT NULL,
+  timeout_s               INTEGER NOT NULL,
+  environment             TEXT NOT NULL,  -- JSON object of string to string
+  description             TEXT NOT NULL,
+  code_sha256             TEXT NOT NULL,
+  code_size               INTEGER NOT NULL,
+  last_modified           TEXT NOT NULL,
+  revision                INTEGER NOT NULL,  -- the revision of $LATEST it was published from
+  provisioned_concurrency INTEGER NOT NULL,
+  ephemeral_storage_mb    INTEGER NOT NULL,
+  network                 TEXT NOT NULL,
+  role                    TEXT NOT NULL,
+  revision_id             TEXT NOT NULL,
+  PRIMARY KEY (function, version)
+) WITHOUT ROWID;
+CREATE TABLE aliases (
+  function           TEXT NOT NULL,
+  name               TEXT NOT NULL,
+  function_version   TEXT NOT NULL,
+  description        TEXT NOT NULL,
+  additional_weights TEXT NOT NULL,  -- JSON object of version to weight
+  revision_id        TEXT NOT NULL,
+  PRIMARY KEY (function, name)
+) WITHOUT ROWID;
+CREATE TABLE provisioned_configs (
+  function      TEXT NOT NULL,
+  qualifier     TEXT NOT NULL,
+  requested     INTEGER NOT NULL,
+  last_modified TEXT NOT NULL,
+  PRIMARY KEY (function, qualifier)
+) WITHOUT ROWID;
+CREATE TABLE credentials (
+  access_key_id TEXT PRIMARY KEY NOT NULL,
+  sealed_secret TEXT NOT NULL,
+  description   TEXT NOT NULL,
+  created       TEXT NOT NULL
+) WITHOUT ROWID;
 )sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
@@ -116,6 +175,82 @@ Result<std::map<std::string, std::string>> environmentFromJson(std::string_view 
   return env;
 }
 
+std::string weightsToJson(const std::map<std::string, double>& weights) {
+  boost::json::object obj;
+  for (const auto& [version, weight] : weights) obj[version] = weight;
+  return boost::json::serialize(obj);
+}
+
+Result<std::map<std::string, double>> weightsFromJson(std::string_view text,
+                                                      std::string_view function,
+                                                      std::string_view alias) {
+  auto corrupt = [&] {
+    return Error::internal(fmt::format(
+        "metadata store: routing weights of alias \"{}\" of function \"{}\" are not a JSON "
+        "object of numbers; the database is corrupt — update the alias to rewrite them",
+        alias, function));
+  };
+  boost::system::error_code ec;
+  boost::json::value v = boost::json::parse(boost::json::string_view(text.data(), text.size()), ec);
+  if (ec || !v.is_object()) return corrupt();
+  std::map<std::string, double> weights;
+  for (const auto& [k, val] : v.get_object()) {
+    if (!val.is_number()) return corrupt();
+    weights.emplace(std::string(k), val.to_number<double>(ec));
+    if (ec) return corrupt();
+  }
+  return weights;
+}
+
+// A published version's number: decimal digits without a leading zero. nullopt for anything else
+// (including "$LATEST").
+std::optional<int64_t> versionNumber(std::string_view version) {
+  if (version.empty() || version.size() > 18 || version[0] == '0') return std::nullopt;
+  int64_t n = 0;
+  auto [end, ec] = std::from_chars(version.data(), version.data() + version.size(), n);
+  if (ec != std::errc() || end != version.data() + version.size()) return std::nullopt;
+  return n;
+}
+
+// Whether publishing `latest` would repeat `version`: same code and configuration. Descriptions
+// are not configuration (a version's is the one given at publish), and reserved concurrency is
+// the function's, not a version's.
+bool sameCodeAndConfig(const FunctionRecord& latest, const FunctionRecord& version) {
+  return latest.code_sha256 == version.code_sha256 && latest.code_size == version.code_size &&
+         latest.runtime == version.runtime && latest.handler == version.handler &&
+         latest.memory_mb == version.memory_mb && latest.timeout_s == version.timeout_s &&
+         latest.environment == version.environment &&
+         latest.provisioned_concurrency == version.provisioned_concurrency &&
+         latest.ephemeral_storage_mb == version.ephemeral_storage_mb &&
+         latest.network == version.network && latest.role == version.role;
+}
+
+Error functionNotFound(std::string_view name) {
+  return Error::notFound(fmt::format(
+      "function \"{}\" does not exist; list functions to see the deployed names", name));
+}
+
+Error versionNotFound(std::string_view function, std::string_view version) {
+  return Error::notFound(fmt::format(
+      "version \"{}\" of function \"{}\" does not exist; list the function's versions to see "
+      "the published ones",
+      version, function));
+}
+
+Error aliasNotFound(std::string_view function, std::string_view alias) {
+  return Error::notFound(
+      fmt::format("alias \"{}\" of function \"{}\" does not exist; list the function's aliases "
+                  "to see them",
+                  alias, function));
+}
+
+Error revisionMismatch(std::string_view what, std::string_view stored, std::string_view expected) {
+  return Error{ErrorCode::kFailedPrecondition,
+               fmt::format("{} has revision id {}, not the expected {}: it changed since it was "
+                           "read; read it again and retry",
+                           what, stored, expected)};
+}
+
 Status execOn(sqlite3* db, const std::string& sql, std::string_view what) {
   if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK)
     return sqliteError(db, fmt::format("cannot {}", what));
@@ -126,67 +261,381 @@ class SqliteStore final : public Store {
  public:
   explicit SqliteStore(DbPtr db) : db_(std::move(db)) {}
 
+  // --- $LATEST ---------------------------------------------------------------------------------
+
   Result<FunctionRecord> putFunction(FunctionRecord record) override {
     std::lock_guard lock(mu_);
-    // IMMEDIATE takes the write lock up front, so the revision read below cannot race another
-    // process's write between the SELECT and the INSERT.
-    GUST_TRY(execOn(db_.get(), "BEGIN IMMEDIATE", "begin transaction"));
-    Result<FunctionRecord> result = putLocked(std::move(record));
-    if (!result.ok()) {
-      (void)execOn(db_.get(), "ROLLBACK", "roll back");
-      return result;
-    }
-    Status committed = execOn(db_.get(), "COMMIT", "commit");
-    if (!committed.ok()) {
-      (void)execOn(db_.get(), "ROLLBACK", "roll back");
-      return committed.error();
-    }
-    return result;
+    return inTransaction([&]() -> Result<FunctionRecord> {
+      GUST_ASSIGN_OR_RETURN(std::optional<FunctionRecord> previous, readLatest(record.name));
+      record.revision = previous ? previous->revision + 1 : 1;
+      if (previous && record.role.empty()) record.role = previous->role;
+      return writeLatest(std::move(record));
+    });
+  }
+
+  Result<FunctionRecord> createFunction(FunctionRecord record) override {
+    std::lock_guard lock(mu_);
+    return inTransaction([&]() -> Result<FunctionRecord> {
+      GUST_ASSIGN_OR_RETURN(std::optional<FunctionRecord> previous, readLatest(record.name));
+      if (previous)
+        return Error{ErrorCode::kAlreadyExists,
+                     fmt::format("function \"{}\" already exists; update its code or "
+                                 "configuration instead, or choose another name",
+                                 record.name)};
+      record.revision = 1;
+      return writeLatest(std::move(record));
+    });
+  }
+
+  Result<FunctionRecord> updateFunction(FunctionRecord record,
+                                        std::string_view expected_revision_id) override {
+    std::lock_guard lock(mu_);
+    return inTransaction([&]() -> Result<FunctionRecord> {
+      GUST_ASSIGN_OR_RETURN(std::optional<FunctionRecord> previous, readLatest(record.name));
+      if (!previous) return functionNotFound(record.name);
+      if (!expected_revision_id.empty() && expected_revision_id != previous->revision_id)
+        return revisionMismatch(fmt::format("function \"{}\"", record.name), previous->revision_id,
+                                expected_revision_id);
+      record.revision = previous->revision + 1;
+      return writeLatest(std::move(record));
+    });
   }
 
   Result<FunctionRecord> getFunction(std::string_view name) override {
     std::lock_guard lock(mu_);
-    GUST_ASSIGN_OR_RETURN(StmtPtr stmt, prepare(std::string(kSelectColumns) + " WHERE name = ?1"));
-    sqlite3_bind_text(stmt.get(), 1, name.data(), static_cast<int>(name.size()), SQLITE_TRANSIENT);
-    int rc = sqlite3_step(stmt.get());
-    if (rc == SQLITE_DONE)
-      return Error::notFound(fmt::format(
-          "function \"{}\" does not exist; list functions to see the deployed names", name));
-    if (rc != SQLITE_ROW) return sqliteError(db_.get(), "cannot read function");
-    return rowToRecord(stmt.get());
+    GUST_ASSIGN_OR_RETURN(std::optional<FunctionRecord> latest, readLatest(name));
+    if (!latest) return functionNotFound(name);
+    return std::move(*latest);
   }
 
   Result<std::vector<FunctionRecord>> listFunctions() override {
     std::lock_guard lock(mu_);
-    GUST_ASSIGN_OR_RETURN(StmtPtr stmt, prepare(std::string(kSelectColumns) + " ORDER BY name"));
-    std::vector<FunctionRecord> out;
-    for (;;) {
-      int rc = sqlite3_step(stmt.get());
-      if (rc == SQLITE_DONE) break;
-      if (rc != SQLITE_ROW) return sqliteError(db_.get(), "cannot list functions");
-      GUST_ASSIGN_OR_RETURN(FunctionRecord r, rowToRecord(stmt.get()));
-      out.push_back(std::move(r));
-    }
-    return out;
+    GUST_ASSIGN_OR_RETURN(StmtPtr stmt, prepare(std::string(kLatestSelect) + " ORDER BY name"));
+    return readRecords(stmt.get(), "cannot list functions");
   }
 
   Status deleteFunction(std::string_view name) override {
     std::lock_guard lock(mu_);
-    GUST_ASSIGN_OR_RETURN(StmtPtr stmt, prepare("DELETE FROM functions WHERE name = ?1"));
-    sqlite3_bind_text(stmt.get(), 1, name.data(), static_cast<int>(name.size()), SQLITE_TRANSIENT);
-    if (sqlite3_step(stmt.get()) != SQLITE_DONE)
-      return sqliteError(db_.get(), "cannot delete function");
+    return inTransaction([&]() -> Status {
+      GUST_TRY(run("DELETE FROM functions WHERE name = ?1", {name}, "cannot delete function"));
+      if (sqlite3_changes(db_.get()) == 0) return functionNotFound(name);
+      GUST_TRY(run("DELETE FROM versions WHERE function = ?1", {name},
+                   "cannot delete the function's versions"));
+      GUST_TRY(run("DELETE FROM aliases WHERE function = ?1", {name},
+                   "cannot delete the function's aliases"));
+      return run("DELETE FROM provisioned_configs WHERE function = ?1", {name},
+                 "cannot delete the function's provisioned concurrency");
+    });
+  }
+
+  // --- Versions --------------------------------------------------------------------------------
+
+  Result<FunctionRecord> publishVersion(std::string_view name, std::string description,
+                                        std::string_view expected_code_sha256,
+                                        std::string_view expected_revision_id) override {
+    std::lock_guard lock(mu_);
+    return inTransaction([&]() -> Result<FunctionRecord> {
+      GUST_ASSIGN_OR_RETURN(std::optional<FunctionRecord> latest, readLatest(name));
+      if (!latest) return functionNotFound(name);
+      if (!expected_code_sha256.empty() && expected_code_sha256 != latest->code_sha256)
+        return Error{ErrorCode::kFailedPrecondition,
+                     fmt::format("function \"{}\" has code {}, not the expected {}: its code "
+                                 "changed since it was read; read it again and retry",
+                                 name, latest->code_sha256, expected_code_sha256)};
+      if (!expected_revision_id.empty() && expected_revision_id != latest->revision_id)
+        return revisionMismatch(fmt::format("function \"{}\"", name), latest->revision_id,
+                                expected_revision_id);
+
+      GUST_ASSIGN_OR_RETURN(StmtPtr newest,
+                            prepare(std::string(kVersionSelect) +
+                                    " WHERE v.function = ?1 ORDER BY v.version DESC LIMIT 1"));
+      bindText(newest.get(), 1, name);
+      GUST_ASSIGN_OR_RETURN(std::vector<FunctionRecord> found,
+                            readRecords(newest.get(), "cannot read the newest version"));
+      if (!found.empty() && sameCodeAndConfig(*latest, found.front()))
+        return std::move(found.front());
+
+      GUST_ASSIGN_OR_RETURN(int64_t last, lastVersion(name));
+      int64_t number = last + 1;
+      std::string version_description = description.empty() ? latest->description : description;
+      std::string now = nowIso8601();
+      std::string revision_id = uuid4();
+      GUST_ASSIGN_OR_RETURN(
+          StmtPtr insert,
+          prepare("INSERT INTO versions (function, version, runtime, handler, memory_mb, "
+                  "timeout_s, environment, description, code_sha256, code_size, last_modified, "
+                  "revision, provisioned_concurrency, ephemeral_storage_mb, network, role, "
+                  "revision_id) "
+                  "SELECT name, ?2, runtime, handler, memory_mb, timeout_s, environment, ?3, "
+                  "code_sha256, code_size, ?4, revision, provisioned_concurrency, "
+                  "ephemeral_storage_mb, network, role, ?5 FROM functions WHERE name = ?1"));
+      bindText(insert.get(), 1, name);
+      sqlite3_bind_int64(insert.get(), 2, number);
+      bindText(insert.get(), 3, version_description);
+      bindText(insert.get(), 4, now);
+      bindText(insert.get(), 5, revision_id);
+      GUST_TRY(stepDone(insert.get(), "cannot publish version"));
+      GUST_ASSIGN_OR_RETURN(StmtPtr bump,
+                            prepare("UPDATE functions SET last_version = ?2 WHERE name = ?1"));
+      bindText(bump.get(), 1, name);
+      sqlite3_bind_int64(bump.get(), 2, number);
+      GUST_TRY(stepDone(bump.get(), "cannot record the published version number"));
+
+      FunctionRecord published = std::move(*latest);
+      published.version = std::to_string(number);
+      published.description = std::move(version_description);
+      published.last_modified = std::move(now);
+      published.revision_id = std::move(revision_id);
+      return published;
+    });
+  }
+
+  Result<FunctionRecord> getVersion(std::string_view name, std::string_view version) override {
+    std::lock_guard lock(mu_);
+    if (version == kLatest) {
+      GUST_ASSIGN_OR_RETURN(std::optional<FunctionRecord> latest, readLatest(name));
+      if (!latest) return functionNotFound(name);
+      return std::move(*latest);
+    }
+    GUST_ASSIGN_OR_RETURN(std::optional<FunctionRecord> found, readVersion(name, version));
+    if (found) return std::move(*found);
+    GUST_ASSIGN_OR_RETURN(std::optional<FunctionRecord> latest, readLatest(name));
+    if (!latest) return functionNotFound(name);
+    return versionNotFound(name, version);
+  }
+
+  Result<std::vector<FunctionRecord>> listVersions(std::string_view name) override {
+    std::lock_guard lock(mu_);
+    // One transaction, so $LATEST and the versions are read from the same snapshot.
+    return inTransaction([&]() -> Result<std::vector<FunctionRecord>> {
+      GUST_ASSIGN_OR_RETURN(std::optional<FunctionRecord> latest, readLatest(name));
+      if (!latest) return functionNotFound(name);
+      GUST_ASSIGN_OR_RETURN(StmtPtr stmt, prepare(std::string(kVersionSelect) +
+                                                  " WHERE v.function = ?1 ORDER BY v.version"));
+      bindText(stmt.get(), 1, name);
+      GUST_ASSIGN_OR_RETURN(std::vector<FunctionRecord> versions,
+                            readRecords(stmt.get(), "cannot list versions"));
+      versions.insert(versions.begin(), std::move(*latest));
+      return versions;
+    });
+  }
+
+  Status deleteVersion(std::string_view name, std::string_view version) override {
+    std::lock_guard lock(mu_);
+    if (version == kLatest)
+      return Error::invalid(fmt::format(
+          "version $LATEST of function \"{}\" cannot be deleted on its own; delete the function "
+          "instead",
+          name));
+    return inTransaction([&]() -> Status {
+      GUST_ASSIGN_OR_RETURN(std::optional<FunctionRecord> found, readVersion(name, version));
+      if (!found) {
+        GUST_ASSIGN_OR_RETURN(std::optional<FunctionRecord> latest, readLatest(name));
+        if (!latest) return functionNotFound(name);
+        return versionNotFound(name, version);
+      }
+      GUST_ASSIGN_OR_RETURN(std::vector<AliasRecord> aliases, readAliases(name));
+      for (const AliasRecord& alias : aliases) {
+        if (alias.function_version == found->version ||
+            alias.additional_weights.contains(found->version))
+          return Error{ErrorCode::kAlreadyExists,
+                       fmt::format("version {} of function \"{}\" is in use: alias \"{}\" routes "
+                                   "traffic to it; point the alias at another version or delete "
+                                   "it first",
+                                   found->version, name, alias.name)};
+      }
+      GUST_TRY(run("DELETE FROM versions WHERE function = ?1 AND version = ?2",
+                   {name, found->version}, "cannot delete version"));
+      // Provisioned concurrency of a version that no longer exists would never be used.
+      return run("DELETE FROM provisioned_configs WHERE function = ?1 AND qualifier = ?2",
+                 {name, found->version}, "cannot delete the version's provisioned concurrency");
+    });
+  }
+
+  // --- Aliases ---------------------------------------------------------------------------------
+
+  Result<AliasRecord> createAlias(AliasRecord alias) override {
+    std::lock_guard lock(mu_);
+    return inTransaction([&]() -> Result<AliasRecord> {
+      GUST_TRY(checkAliasTargets(alias));
+      GUST_ASSIGN_OR_RETURN(std::optional<AliasRecord> existing,
+                            readAlias(alias.function, alias.name));
+      if (existing)
+        return Error{ErrorCode::kAlreadyExists,
+                     fmt::format("alias \"{}\" of function \"{}\" already exists; update it "
+                                 "instead, or choose another name",
+                                 alias.name, alias.function)};
+      return writeAlias(std::move(alias));
+    });
+  }
+
+  Result<AliasRecord> updateAlias(AliasRecord alias,
+                                  std::string_view expected_revision_id) override {
+    std::lock_guard lock(mu_);
+    return inTransaction([&]() -> Result<AliasRecord> {
+      GUST_TRY(checkAliasTargets(alias));
+      GUST_ASSIGN_OR_RETURN(std::optional<AliasRecord> existing,
+                            readAlias(alias.function, alias.name));
+      if (!existing) return aliasNotFound(alias.function, alias.name);
+      if (!expected_revision_id.empty() && expected_revision_id != existing->revision_id)
+        return revisionMismatch(
+            fmt::format("alias \"{}\" of function \"{}\"", alias.name, alias.function),
+            existing->revision_id, expected_revision_id);
+      return writeAlias(std::move(alias));
+    });
+  }
+
+  Result<AliasRecord> getAlias(std::string_view function, std::string_view name) override {
+    std::lock_guard lock(mu_);
+    GUST_ASSIGN_OR_RETURN(std::optional<AliasRecord> alias, readAlias(function, name));
+    if (alias) return std::move(*alias);
+    GUST_ASSIGN_OR_RETURN(std::optional<FunctionRecord> latest, readLatest(function));
+    if (!latest) return functionNotFound(function);
+    return aliasNotFound(function, name);
+  }
+
+  Result<std::vector<AliasRecord>> listAliases(std::string_view function) override {
+    std::lock_guard lock(mu_);
+    return inTransaction([&]() -> Result<std::vector<AliasRecord>> {
+      GUST_ASSIGN_OR_RETURN(std::optional<FunctionRecord> latest, readLatest(function));
+      if (!latest) return functionNotFound(function);
+      return readAliases(function);
+    });
+  }
+
+  Status deleteAlias(std::string_view function, std::string_view name) override {
+    std::lock_guard lock(mu_);
+    return inTransaction([&]() -> Status {
+      GUST_TRY(run("DELETE FROM aliases WHERE function = ?1 AND name = ?2", {function, name},
+                   "cannot delete alias"));
+      if (sqlite3_changes(db_.get()) == 0) {
+        GUST_ASSIGN_OR_RETURN(std::optional<FunctionRecord> latest, readLatest(function));
+        if (!latest) return functionNotFound(function);
+        return aliasNotFound(function, name);
+      }
+      // Provisioned concurrency of an alias that no longer exists would never be used.
+      return run("DELETE FROM provisioned_configs WHERE function = ?1 AND qualifier = ?2",
+                 {function, name}, "cannot delete the alias's provisioned concurrency");
+    });
+  }
+
+  // --- Provisioned concurrency -----------------------------------------------------------------
+
+  Result<ProvisionedConfigRecord> putProvisionedConfig(ProvisionedConfigRecord config) override {
+    std::lock_guard lock(mu_);
+    return inTransaction([&]() -> Result<ProvisionedConfigRecord> {
+      GUST_ASSIGN_OR_RETURN(std::optional<FunctionRecord> latest, readLatest(config.function));
+      if (!latest) return functionNotFound(config.function);
+      config.last_modified = nowIso8601();
+      GUST_ASSIGN_OR_RETURN(
+          StmtPtr stmt,
+          prepare("INSERT OR REPLACE INTO provisioned_configs (function, qualifier, requested, "
+                  "last_modified) VALUES (?1, ?2, ?3, ?4)"));
+      bindText(stmt.get(), 1, config.function);
+      bindText(stmt.get(), 2, config.qualifier);
+      sqlite3_bind_int(stmt.get(), 3, config.requested);
+      bindText(stmt.get(), 4, config.last_modified);
+      GUST_TRY(stepDone(stmt.get(), "cannot write provisioned concurrency"));
+      return config;
+    });
+  }
+
+  Result<ProvisionedConfigRecord> getProvisionedConfig(std::string_view function,
+                                                       std::string_view qualifier) override {
+    std::lock_guard lock(mu_);
+    GUST_ASSIGN_OR_RETURN(StmtPtr stmt, prepare(std::string(kProvisionedSelect) +
+                                                " WHERE function = ?1 AND qualifier = ?2"));
+    bindText(stmt.get(), 1, function);
+    bindText(stmt.get(), 2, qualifier);
+    GUST_ASSIGN_OR_RETURN(std::vector<ProvisionedConfigRecord> found, readProvisioned(stmt.get()));
+    if (found.empty())
+      return Error::notFound(
+          fmt::format("function \"{}\" has no provisioned concurrency configured for \"{}\"",
+                      function, qualifier));
+    return std::move(found.front());
+  }
+
+  Result<std::vector<ProvisionedConfigRecord>> listProvisionedConfigs(
+      std::string_view function) override {
+    std::lock_guard lock(mu_);
+    if (function.empty()) {
+      GUST_ASSIGN_OR_RETURN(
+          StmtPtr stmt, prepare(std::string(kProvisionedSelect) + " ORDER BY function, qualifier"));
+      return readProvisioned(stmt.get());
+    }
+    return inTransaction([&]() -> Result<std::vector<ProvisionedConfigRecord>> {
+      GUST_ASSIGN_OR_RETURN(std::optional<FunctionRecord> latest, readLatest(function));
+      if (!latest) return functionNotFound(function);
+      GUST_ASSIGN_OR_RETURN(StmtPtr stmt, prepare(std::string(kProvisionedSelect) +
+                                                  " WHERE function = ?1 ORDER BY qualifier"));
+      bindText(stmt.get(), 1, function);
+      return readProvisioned(stmt.get());
+    });
+  }
+
+  Status deleteProvisionedConfig(std::string_view function, std::string_view qualifier) override {
+    std::lock_guard lock(mu_);
+    GUST_TRY(run("DELETE FROM provisioned_configs WHERE function = ?1 AND qualifier = ?2",
+                 {function, qualifier}, "cannot delete provisioned concurrency"));
     if (sqlite3_changes(db_.get()) == 0)
-      return Error::notFound(fmt::format(
-          "function \"{}\" does not exist; list functions to see the deployed names", name));
+      return Error::notFound(
+          fmt::format("function \"{}\" has no provisioned concurrency configured for \"{}\"",
+                      function, qualifier));
     return okStatus();
   }
+
+  // --- Credentials -----------------------------------------------------------------------------
+
+  Status putCredential(CredentialRecord credential) override {
+    std::lock_guard lock(mu_);
+    if (credential.created.empty()) credential.created = nowIso8601();
+    GUST_ASSIGN_OR_RETURN(
+        StmtPtr stmt,
+        prepare("INSERT INTO credentials (access_key_id, sealed_secret, description, created) "
+                "VALUES (?1, ?2, ?3, ?4)"));
+    bindText(stmt.get(), 1, credential.access_key_id);
+    bindText(stmt.get(), 2, credential.sealed_secret);
+    bindText(stmt.get(), 3, credential.description);
+    bindText(stmt.get(), 4, credential.created);
+    if (sqlite3_step(stmt.get()) == SQLITE_DONE) return okStatus();
+    if (sqlite3_extended_errcode(db_.get()) == SQLITE_CONSTRAINT_PRIMARYKEY)
+      return Error{ErrorCode::kAlreadyExists,
+                   fmt::format("access key \"{}\" already exists; choose another id",
+                               credential.access_key_id)};
+    return sqliteError(db_.get(), "cannot write access key");
+  }
+
+  Result<CredentialRecord> getCredential(std::string_view access_key_id) override {
+    std::lock_guard lock(mu_);
+    GUST_ASSIGN_OR_RETURN(StmtPtr stmt,
+                          prepare(std::string(kCredentialSelect) + " WHERE access_key_id = ?1"));
+    bindText(stmt.get(), 1, access_key_id);
+    GUST_ASSIGN_OR_RETURN(std::vector<CredentialRecord> found, readCredentials(stmt.get()));
+    if (found.empty()) return credentialNotFound(access_key_id);
+    return std::move(found.front());
+  }
+
+  Result<std::vector<CredentialRecord>> listCredentials() override {
+    std::lock_guard lock(mu_);
+    GUST_ASSIGN_OR_RETURN(StmtPtr stmt,
+                          prepare(std::string(kCredentialSelect) + " ORDER BY access_key_id"));
+    return readCredentials(stmt.get());
+  }
+
+  Status deleteCredential(std::string_view access_key_id) override {
+    std::lock_guard lock(mu_);
+    GUST_TRY(run("DELETE FROM credentials WHERE access_key_id = ?1", {access_key_id},
+                 "cannot delete access key"));
+    if (sqlite3_changes(db_.get()) == 0) return credentialNotFound(access_key_id);
+    return okStatus();
+  }
+
+  // --- Logs ------------------------------------------------------------------------------------
 
   Status appendLogs(std::vector<LogRecord> records) override {
     if (records.empty()) return okStatus();
     std::lock_guard lock(mu_);
-    GUST_TRY(execOn(db_.get(), "BEGIN IMMEDIATE", "begin transaction"));
-    Status status = [&]() -> Status {
+    return inTransaction([&]() -> Status {
       GUST_ASSIGN_OR_RETURN(
           StmtPtr stmt,
           prepare("INSERT INTO logs (function, version, request_id, timestamp_ms, text) "
@@ -198,14 +647,10 @@ class SqliteStore final : public Store {
         bindText(stmt.get(), 3, r.request_id);
         sqlite3_bind_int64(stmt.get(), 4, r.timestamp_ms);
         bindText(stmt.get(), 5, r.text);
-        if (sqlite3_step(stmt.get()) != SQLITE_DONE)
-          return sqliteError(db_.get(), "cannot write logs");
+        GUST_TRY(stepDone(stmt.get(), "cannot write logs"));
       }
       return okStatus();
-    }();
-    if (status.ok()) status = execOn(db_.get(), "COMMIT", "commit");
-    if (!status.ok()) (void)execOn(db_.get(), "ROLLBACK", "roll back");
-    return status;
+    });
   }
 
   Result<std::vector<LogRecord>> queryLogs(const LogQuery& q) override {
@@ -251,13 +696,42 @@ class SqliteStore final : public Store {
   }
 
  private:
-  static constexpr std::string_view kSelectColumns =
+  static constexpr std::string_view kLatest = "$LATEST";
+  // The columns rowToRecord reads, for $LATEST and for published versions (which take the
+  // function's reserved concurrency).
+  static constexpr std::string_view kLatestSelect =
       "SELECT name, runtime, handler, memory_mb, timeout_s, environment, description, "
       "code_sha256, code_size, last_modified, revision, reserved_concurrency, "
-      "provisioned_concurrency, ephemeral_storage_mb, network FROM functions";
+      "provisioned_concurrency, ephemeral_storage_mb, network, role, revision_id, '$LATEST' "
+      "FROM functions";
+  static constexpr std::string_view kVersionSelect =
+      "SELECT v.function, v.runtime, v.handler, v.memory_mb, v.timeout_s, v.environment, "
+      "v.description, v.code_sha256, v.code_size, v.last_modified, v.revision, "
+      "f.reserved_concurrency, v.provisioned_concurrency, v.ephemeral_storage_mb, v.network, "
+      "v.role, v.revision_id, v.version FROM versions v JOIN functions f ON f.name = v.function";
+  static constexpr std::string_view kAliasSelect =
+      "SELECT function, name, function_version, description, additional_weights, revision_id "
+      "FROM aliases";
+  static constexpr std::string_view kProvisionedSelect =
+      "SELECT function, qualifier, requested, last_modified FROM provisioned_configs";
+  static constexpr std::string_view kCredentialSelect =
+      "SELECT access_key_id, sealed_secret, description, created FROM credentials";
 
   static void bindText(sqlite3_stmt* stmt, int i, std::string_view s) {
     sqlite3_bind_text(stmt, i, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT);
+  }
+
+  static std::string columnText(sqlite3_stmt* stmt, int i) {
+    const unsigned char* p = sqlite3_column_text(stmt, i);
+    int n = sqlite3_column_bytes(stmt, i);
+    return p ? std::string(reinterpret_cast<const char*>(p), static_cast<size_t>(n))
+             : std::string();
+  }
+
+  static Error credentialNotFound(std::string_view access_key_id) {
+    return Error::notFound(
+        fmt::format("access key \"{}\" does not exist; list access keys to see the existing ones",
+                    access_key_id));
   }
 
   Result<StmtPtr> prepare(const std::string& sql) {
@@ -268,61 +742,141 @@ class SqliteStore final : public Store {
     return StmtPtr(raw);
   }
 
-  Result<FunctionRecord> putLocked(FunctionRecord record) {
-    int64_t previous = 0;
-    {
-      GUST_ASSIGN_OR_RETURN(StmtPtr stmt,
-                            prepare("SELECT revision FROM functions WHERE name = ?1"));
-      sqlite3_bind_text(stmt.get(), 1, record.name.data(), static_cast<int>(record.name.size()),
-                        SQLITE_TRANSIENT);
-      int rc = sqlite3_step(stmt.get());
-      if (rc == SQLITE_ROW) {
-        previous = sqlite3_column_int64(stmt.get(), 0);
-      } else if (rc != SQLITE_DONE) {
-        return sqliteError(db_.get(), "cannot read function revision");
-      }
-    }
-    record.revision = previous + 1;
-    record.last_modified = nowIso8601();
-    std::string env = environmentToJson(record.environment);
-
-    GUST_ASSIGN_OR_RETURN(
-        StmtPtr stmt,
-        prepare("INSERT OR REPLACE INTO functions (name, runtime, handler, memory_mb, timeout_s, "
-                "environment, description, code_sha256, code_size, last_modified, revision, "
-                "reserved_concurrency, provisioned_concurrency, ephemeral_storage_mb, network) "
-                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"));
-    auto bindText = [&](int i, const std::string& s) {
-      sqlite3_bind_text(stmt.get(), i, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT);
-    };
-    bindText(1, record.name);
-    bindText(2, record.runtime);
-    bindText(3, record.handler);
-    sqlite3_bind_int(stmt.get(), 4, record.memory_mb);
-    sqlite3_bind_int(stmt.get(), 5, record.timeout_s);
-    bindText(6, env);
-    bindText(7, record.description);
-    bindText(8, record.code_sha256);
-    sqlite3_bind_int64(stmt.get(), 9, record.code_size);
-    bindText(10, record.last_modified);
-    sqlite3_bind_int64(stmt.get(), 11, record.revision);
-    if (record.reserved_concurrency)
-      sqlite3_bind_int(stmt.get(), 12, *record.reserved_concurrency);
-    else
-      sqlite3_bind_null(stmt.get(), 12);
-    sqlite3_bind_int(stmt.get(), 13, record.provisioned_concurrency);
-    sqlite3_bind_int(stmt.get(), 14, record.ephemeral_storage_mb);
-    bindText(15, record.network);
-    if (sqlite3_step(stmt.get()) != SQLITE_DONE)
-      return sqliteError(db_.get(), "cannot write function");
-    return record;
+  Status stepDone(sqlite3_stmt* stmt, std::string_view what) {
+    if (sqlite3_step(stmt) != SQLITE_DONE) return sqliteError(db_.get(), what);
+    return okStatus();
   }
 
-  static std::string columnText(sqlite3_stmt* stmt, int i) {
-    const unsigned char* p = sqlite3_column_text(stmt, i);
-    int n = sqlite3_column_bytes(stmt, i);
-    return p ? std::string(reinterpret_cast<const char*>(p), static_cast<size_t>(n))
-             : std::string();
+  // Runs a statement that returns no rows, binding `params` as ?1, ?2, ...
+  Status run(const std::string& sql, std::initializer_list<std::string_view> params,
+             std::string_view what) {
+    GUST_ASSIGN_OR_RETURN(StmtPtr stmt, prepare(sql));
+    int i = 0;
+    for (std::string_view p : params) bindText(stmt.get(), ++i, p);
+    return stepDone(stmt.get(), what);
+  }
+
+  // Runs `body` (returning a Result or Status) in a transaction, committed if it succeeds and
+  // rolled back otherwise. IMMEDIATE takes the write lock up front, so what `body` reads cannot
+  // change under it, even from another process, before it writes.
+  template <class Body>
+  auto inTransaction(Body&& body) -> decltype(body()) {
+    GUST_TRY(execOn(db_.get(), "BEGIN IMMEDIATE", "begin transaction"));
+    auto result = body();
+    if (result.ok()) {
+      Status committed = execOn(db_.get(), "COMMIT", "commit");
+      if (committed.ok()) return result;
+      (void)execOn(db_.get(), "ROLLBACK", "roll back");
+      return committed.error();
+    }
+    (void)execOn(db_.get(), "ROLLBACK", "roll back");
+    return result;
+  }
+
+  // Every row of `stmt`, each decoded by `decode` (a function of the statement returning a
+  // Result<T>).
+  template <class T>
+  Result<std::vector<T>> readRows(sqlite3_stmt* stmt, Result<T> (*decode)(sqlite3_stmt*),
+                                  std::string_view what) {
+    std::vector<T> out;
+    for (;;) {
+      int rc = sqlite3_step(stmt);
+      if (rc == SQLITE_DONE) break;
+      if (rc != SQLITE_ROW) return sqliteError(db_.get(), what);
+      GUST_ASSIGN_OR_RETURN(T row, decode(stmt));
+      out.push_back(std::move(row));
+    }
+    return out;
+  }
+
+  Result<std::vector<FunctionRecord>> readRecords(sqlite3_stmt* stmt, std::string_view what) {
+    return readRows(stmt, &rowToRecord, what);
+  }
+
+  Result<std::optional<FunctionRecord>> readLatest(std::string_view name) {
+    GUST_ASSIGN_OR_RETURN(StmtPtr stmt, prepare(std::string(kLatestSelect) + " WHERE name = ?1"));
+    bindText(stmt.get(), 1, name);
+    GUST_ASSIGN_OR_RETURN(std::vector<FunctionRecord> found,
+                          readRecords(stmt.get(), "cannot read function"));
+    if (found.empty()) return std::optional<FunctionRecord>();
+    return std::optional<FunctionRecord>(std::move(found.front()));
+  }
+
+  // A published version; nullopt if it (or the function) does not exist or `version` is not a
+  // version number.
+  Result<std::optional<FunctionRecord>> readVersion(std::string_view name,
+                                                    std::string_view version) {
+    std::optional<int64_t> number = versionNumber(version);
+    if (!number) return std::optional<FunctionRecord>();
+    GUST_ASSIGN_OR_RETURN(StmtPtr stmt, prepare(std::string(kVersionSelect) +
+                                                " WHERE v.function = ?1 AND v.version = ?2"));
+    bindText(stmt.get(), 1, name);
+    sqlite3_bind_int64(stmt.get(), 2, *number);
+    GUST_ASSIGN_OR_RETURN(std::vector<FunctionRecord> found,
+                          readRecords(stmt.get(), "cannot read version"));
+    if (found.empty()) return std::optional<FunctionRecord>();
+    return std::optional<FunctionRecord>(std::move(found.front()));
+  }
+
+  Result<int64_t> lastVersion(std::string_view name) {
+    GUST_ASSIGN_OR_RETURN(StmtPtr stmt,
+                          prepare("SELECT last_version FROM functions WHERE name = ?1"));
+    bindText(stmt.get(), 1, name);
+    if (sqlite3_step(stmt.get()) != SQLITE_ROW)
+      return sqliteError(db_.get(), "cannot read the last version number");
+    return sqlite3_column_int64(stmt.get(), 0);
+  }
+
+  // Writes `record` as its function's $LATEST (creating the row or replacing its configuration;
+  // last_version is kept), stamped with the time and a new revision id. `revision` is the
+  // caller's.
+  Result<FunctionRecord> writeLatest(FunctionRecord record) {
+    record.version = std::string(kLatest);
+    record.last_modified = nowIso8601();
+    record.revision_id = uuid4();
+    std::string env = environmentToJson(record.environment);
+    GUST_ASSIGN_OR_RETURN(
+        StmtPtr stmt,
+        prepare("INSERT INTO functions (name, runtime, handler, memory_mb, timeout_s, "
+                "environment, description, code_sha256, code_size, last_modified, revision, "
+                "reserved_concurrency, provisioned_concurrency, ephemeral_storage_mb, network, "
+                "role, revision_id) "
+                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, "
+                "?17) "
+                "ON CONFLICT (name) DO UPDATE SET runtime = excluded.runtime, "
+                "handler = excluded.handler, memory_mb = excluded.memory_mb, "
+                "timeout_s = excluded.timeout_s, environment = excluded.environment, "
+                "description = excluded.description, code_sha256 = excluded.code_sha256, "
+                "code_size = excluded.code_size, last_modified = excluded.last_modified, "
+                "revision = excluded.revision, "
+                "reserved_concurrency = excluded.reserved_concurrency, "
+                "provisioned_concurrency = excluded.provisioned_concurrency, "
+                "ephemeral_storage_mb = excluded.ephemeral_storage_mb, "
+                "network = excluded.network, role = excluded.role, "
+                "revision_id = excluded.revision_id"));
+    sqlite3_stmt* s = stmt.get();
+    bindText(s, 1, record.name);
+    bindText(s, 2, record.runtime);
+    bindText(s, 3, record.handler);
+    sqlite3_bind_int(s, 4, record.memory_mb);
+    sqlite3_bind_int(s, 5, record.timeout_s);
+    bindText(s, 6, env);
+    bindText(s, 7, record.description);
+    bindText(s, 8, record.code_sha256);
+    sqlite3_bind_int64(s, 9, record.code_size);
+    bindText(s, 10, record.last_modified);
+    sqlite3_bind_int64(s, 11, record.revision);
+    if (record.reserved_concurrency)
+      sqlite3_bind_int(s, 12, *record.reserved_concurrency);
+    else
+      sqlite3_bind_null(s, 12);
+    sqlite3_bind_int(s, 13, record.provisioned_concurrency);
+    sqlite3_bind_int(s, 14, record.ephemeral_storage_mb);
+    bindText(s, 15, record.network);
+    bindText(s, 16, record.role);
+    bindText(s, 17, record.revision_id);
+    GUST_TRY(stepDone(s, "cannot write function"));
+    return record;
   }
 
   static Result<FunctionRecord> rowToRecord(sqlite3_stmt* stmt) {
@@ -343,7 +897,102 @@ class SqliteStore final : public Store {
     r.provisioned_concurrency = sqlite3_column_int(stmt, 12);
     r.ephemeral_storage_mb = sqlite3_column_int(stmt, 13);
     r.network = columnText(stmt, 14);
+    r.role = columnText(stmt, 15);
+    r.revision_id = columnText(stmt, 16);
+    r.version = columnText(stmt, 17);
     return r;
+  }
+
+  // The function exists and so does every version `alias` routes to.
+  Status checkAliasTargets(const AliasRecord& alias) {
+    GUST_ASSIGN_OR_RETURN(std::optional<FunctionRecord> latest, readLatest(alias.function));
+    if (!latest) return functionNotFound(alias.function);
+    auto exists = [&](const std::string& version) -> Status {
+      if (version == kLatest) return okStatus();
+      GUST_ASSIGN_OR_RETURN(std::optional<FunctionRecord> found,
+                            readVersion(alias.function, version));
+      if (!found) return versionNotFound(alias.function, version);
+      return okStatus();
+    };
+    GUST_TRY(exists(alias.function_version));
+    for (const auto& [version, weight] : alias.additional_weights) GUST_TRY(exists(version));
+    return okStatus();
+  }
+
+  static Result<AliasRecord> rowToAlias(sqlite3_stmt* stmt) {
+    AliasRecord a;
+    a.function = columnText(stmt, 0);
+    a.name = columnText(stmt, 1);
+    a.function_version = columnText(stmt, 2);
+    a.description = columnText(stmt, 3);
+    GUST_ASSIGN_OR_RETURN(a.additional_weights,
+                          weightsFromJson(columnText(stmt, 4), a.function, a.name));
+    a.revision_id = columnText(stmt, 5);
+    return a;
+  }
+
+  Result<std::vector<AliasRecord>> readAliasRows(sqlite3_stmt* stmt) {
+    return readRows(stmt, &rowToAlias, "cannot read aliases");
+  }
+
+  Result<std::optional<AliasRecord>> readAlias(std::string_view function, std::string_view name) {
+    GUST_ASSIGN_OR_RETURN(
+        StmtPtr stmt, prepare(std::string(kAliasSelect) + " WHERE function = ?1 AND name = ?2"));
+    bindText(stmt.get(), 1, function);
+    bindText(stmt.get(), 2, name);
+    GUST_ASSIGN_OR_RETURN(std::vector<AliasRecord> found, readAliasRows(stmt.get()));
+    if (found.empty()) return std::optional<AliasRecord>();
+    return std::optional<AliasRecord>(std::move(found.front()));
+  }
+
+  Result<std::vector<AliasRecord>> readAliases(std::string_view function) {
+    GUST_ASSIGN_OR_RETURN(
+        StmtPtr stmt, prepare(std::string(kAliasSelect) + " WHERE function = ?1 ORDER BY name"));
+    bindText(stmt.get(), 1, function);
+    return readAliasRows(stmt.get());
+  }
+
+  // Creates or replaces the alias with a new revision id.
+  Result<AliasRecord> writeAlias(AliasRecord alias) {
+    alias.revision_id = uuid4();
+    GUST_ASSIGN_OR_RETURN(
+        StmtPtr stmt,
+        prepare("INSERT OR REPLACE INTO aliases (function, name, function_version, description, "
+                "additional_weights, revision_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"));
+    bindText(stmt.get(), 1, alias.function);
+    bindText(stmt.get(), 2, alias.name);
+    bindText(stmt.get(), 3, alias.function_version);
+    bindText(stmt.get(), 4, alias.description);
+    bindText(stmt.get(), 5, weightsToJson(alias.additional_weights));
+    bindText(stmt.get(), 6, alias.revision_id);
+    GUST_TRY(stepDone(stmt.get(), "cannot write alias"));
+    return alias;
+  }
+
+  static Result<ProvisionedConfigRecord> rowToProvisioned(sqlite3_stmt* stmt) {
+    ProvisionedConfigRecord c;
+    c.function = columnText(stmt, 0);
+    c.qualifier = columnText(stmt, 1);
+    c.requested = sqlite3_column_int(stmt, 2);
+    c.last_modified = columnText(stmt, 3);
+    return c;
+  }
+
+  Result<std::vector<ProvisionedConfigRecord>> readProvisioned(sqlite3_stmt* stmt) {
+    return readRows(stmt, &rowToProvisioned, "cannot read provisioned concurrency");
+  }
+
+  static Result<CredentialRecord> rowToCredential(sqlite3_stmt* stmt) {
+    CredentialRecord c;
+    c.access_key_id = columnText(stmt, 0);
+    c.sealed_secret = columnText(stmt, 1);
+    c.description = columnText(stmt, 2);
+    c.created = columnText(stmt, 3);
+    return c;
+  }
+
+  Result<std::vector<CredentialRecord>> readCredentials(sqlite3_stmt* stmt) {
+    return readRows(stmt, &rowToCredential, "cannot read access keys");
   }
 
   std::mutex mu_;  // guards db_: one statement at a time on the single connection
