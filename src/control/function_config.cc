@@ -76,27 +76,6 @@ constexpr std::array<std::string_view, 12> kDeployRequestKeys = {"name",
                                                                  "code_zip_base64"};
 constexpr std::array<std::string_view, 2> kNetworkModes = {"none", "egress"};
 
-// `value` quoted for an error message: truncated, with control bytes escaped, so a hostile value
-// cannot flood or forge log lines.
-std::string quoted(std::string_view value) {
-  constexpr size_t kMaxShown = 64;
-  std::string out = "\"";
-  for (size_t i = 0; i < value.size() && i < kMaxShown; ++i) {
-    unsigned char c = static_cast<unsigned char>(value[i]);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c < 0x20 || c == 0x7f) {
-      out += fmt::format("\\x{:02x}", c);
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  out += '"';
-  if (value.size() > kMaxShown) out += fmt::format(" (truncated, {} bytes)", value.size());
-  return out;
-}
-
 template <size_t N>
 std::string joined(const std::array<std::string_view, N>& items) {
   return fmt::format("{}", fmt::join(items, ", "));
@@ -310,6 +289,25 @@ Status validateEnvironment(const std::map<std::string, std::string>& env) {
 
 }  // namespace
 
+std::string quoted(std::string_view value) {
+  constexpr size_t kMaxShown = 64;
+  std::string out = "\"";
+  for (size_t i = 0; i < value.size() && i < kMaxShown; ++i) {
+    unsigned char c = static_cast<unsigned char>(value[i]);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c < 0x20 || c == 0x7f) {
+      out += fmt::format("\\x{:02x}", c);
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  out += '"';
+  if (value.size() > kMaxShown) out += fmt::format(" (truncated, {} bytes)", value.size());
+  return out;
+}
+
 Status validateConfig(const FunctionConfig& config) {
   GUST_TRY(validateName(config.name));
   GUST_TRY(validateRuntime(config.runtime));
@@ -319,10 +317,15 @@ Status validateConfig(const FunctionConfig& config) {
   if (config.timeout_s < kMinTimeoutS || config.timeout_s > kMaxTimeoutS)
     return timeoutRangeError(std::to_string(config.timeout_s));
   GUST_TRY(validateEnvironment(config.environment));
-  if (size_t n = utf8Length(config.description); n > kMaxDescriptionChars)
+  GUST_TRY(validateDescription(config.description));
+  GUST_TRY(validateScaling(config));
+  return okStatus();
+}
+
+Status validateDescription(std::string_view description) {
+  if (size_t n = utf8Length(description); n > kMaxDescriptionChars)
     return Error::invalid(fmt::format("description: is {} characters long; allowed: at most {}", n,
                                       kMaxDescriptionChars));
-  GUST_TRY(validateScaling(config));
   return okStatus();
 }
 

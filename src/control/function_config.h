@@ -22,6 +22,9 @@ inline constexpr size_t kMaxEnvironmentBytes = 4096;  // Lambda: 4 KB for all va
 inline constexpr size_t kMaxNameLength = 64;
 // The engine's default account-wide concurrency; a reservation cannot exceed it.
 inline constexpr int kAccountConcurrencyLimit = 1000;
+// Reservations of all functions together must leave this much of the account limit unreserved
+// (Lambda's rule), for the functions that reserve nothing.
+inline constexpr int kMinUnreservedConcurrency = 100;
 inline constexpr int kMinEphemeralStorageMb = 512;
 inline constexpr int kMaxEphemeralStorageMb = 10240;
 
@@ -43,6 +46,11 @@ struct FunctionConfig {
 
 // Checks every field; the error names the field, what was given and what is allowed.
 Status validateConfig(const FunctionConfig& config);
+// A description of a function, version or alias: at most 256 characters.
+Status validateDescription(std::string_view description);
+// `value` quoted for an error message: truncated, with control bytes escaped, so a hostile value
+// cannot flood or forge log lines.
+std::string quoted(std::string_view value);
 
 // Parses a gust.yaml manifest (keys: name, runtime, handler, memory, timeout, environment,
 // description, reserved_concurrency, provisioned_concurrency, ephemeral_storage, network) and

@@ -3,10 +3,11 @@
 // metadata to the Store. Transport-neutral: the gateway maps HTTP onto it.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <functional>
-#include <optional>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -30,7 +31,7 @@ class FunctionService {
                   std::filesystem::path code_cache_root);
 
   // Creates or updates the function. kInvalidArgument for a bad config or zip (the message
-  // says what is wrong), kTooLarge for oversized code.
+  // says what is wrong) or a reservation the account cannot spare, kTooLarge for oversized code.
   Result<DeployOutcome> deploy(const DeployRequest& request);
   // Lambda's CreateFunction: like deploy, but kAlreadyExists if the function exists. With
   // `publish`, also publishes version 1 and returns it.
@@ -38,7 +39,9 @@ class FunctionService {
                                        bool publish);
   // Lambda's UpdateFunctionConfiguration: reads $LATEST's configuration, lets `change` edit it,
   // validates and stores it with the same code. kFailedPrecondition if `expected_revision_id` is
-  // non-empty and stale (also when a concurrent update won).
+  // non-empty and stale (also when a concurrent update won). With an empty one, an update that
+  // loses a race is redone on the newer configuration, so `change` may run more than once. The
+  // name cannot change; a reservation is checked as in setReservedConcurrency.
   Result<store::FunctionRecord> updateConfiguration(
       std::string_view name, const std::function<Status(FunctionConfig&)>& change,
       std::string_view expected_revision_id);
@@ -97,12 +100,33 @@ class FunctionService {
   Result<std::filesystem::path> codeDir(const store::FunctionRecord& record);
 
  private:
+  struct StoredCode {
+    std::string sha256;
+    int64_t size = 0;
+  };
+  // The code step deploy, create and updateCode share: checks the zip's size, extracts it into
+  // the cache (rejecting a zip that does not extract) and stores the blob.
+  Result<StoredCode> storeCode(std::string_view zip);
   Status ensureExtracted(std::string_view sha256, std::string_view zip);
+  // Reads $LATEST, lets `modify` edit it and writes it back on the condition that it has not
+  // changed meanwhile: kFailedPrecondition if `expected_revision_id` is non-empty and stale;
+  // with an empty one, a concurrent update is retried on top of the newer record.
+  Result<store::FunctionRecord> updateLatest(
+      std::string_view name, std::string_view expected_revision_id,
+      const std::function<Status(store::FunctionRecord&)>& modify);
+  // Runs `write`, a store write of `record`; when `record` reserves concurrency, first checks
+  // the account's unreserved pool, under reservation_mu_ so two writers cannot both take the
+  // last of it.
+  Result<store::FunctionRecord> writeChecked(
+      const store::FunctionRecord& record,
+      const std::function<Result<store::FunctionRecord>()>& write);
+  Status checkQualifierForProvisioned(std::string_view function, std::string_view qualifier);
 
   store::Store& store_;
   const store::BlobStore& blobs_;
   std::filesystem::path code_cache_root_;
-  std::mutex extract_mu_;  // serialises extraction into the cache
+  std::mutex extract_mu_;      // serialises extraction into the cache
+  std::mutex reservation_mu_;  // serialises checking and writing reservations
 };
 
 }  // namespace gust::control
