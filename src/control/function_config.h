@@ -40,6 +40,7 @@ struct FunctionConfig {
   int provisioned_concurrency = 0;          // at most the reservation (or the account limit)
   int ephemeral_storage_mb = 512;           // size of /tmp
   std::string network = "none";             // "none" or "egress"
+  std::string role;  // Lambda's execution role ARN (Lambda API only): kept and reported
 
   bool operator==(const FunctionConfig&) const = default;
 };

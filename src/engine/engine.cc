@@ -54,11 +54,19 @@ struct Busy {};
 struct Dead {};
 using InstanceState = std::variant<Starting, Idle, Busy, Dead>;
 
+// Instances, idle lists and provisioned targets are per function version ("name:version"); the
+// reservation and the count of invocations in flight are per function.
+std::string versionKey(std::string_view name, std::string_view version) {
+  return fmt::format("{}:{}", name, version);
+}
+std::string versionKey(const FunctionSpec& fn) { return versionKey(fn.name, fn.version); }
+
 struct Instance {
-  Instance(uint64_t id, std::string function_name, int64_t revision, bool provisioned)
+  Instance(uint64_t id, const FunctionSpec& fn, bool provisioned)
       : id(id),
-        function_name(std::move(function_name)),
-        revision(revision),
+        function_name(fn.name),
+        key(versionKey(fn)),
+        revision(fn.revision),
         provisioned(provisioned) {}
 
   // Named transitions; an illegal one is a bug in the engine.
@@ -77,6 +85,7 @@ struct Instance {
 
   const uint64_t id;
   const std::string function_name;
+  const std::string key;  // versionKey(): instances serve one version of one function
   const int64_t revision;
   InstanceState state = Starting{};  // guarded by the engine mutex
   bool discard_when_done = false;    // guarded by the engine mutex; set by evict()
@@ -204,7 +213,7 @@ class EngineImpl final : public Engine {
       std::lock_guard lock(mu_);
       if (stopping_) return;
       noteReservationLocked(*function);
-      std::string name = function->name;
+      std::string name = versionKey(*function);
       if (function->provisioned_concurrency > 0) {
         auto& entry = provisioned_[name];
         entry.spec = std::move(function);
@@ -222,13 +231,13 @@ class EngineImpl final : public Engine {
     {
       std::lock_guard lock(mu_);
       if (auto it = reserved_.find(function_name); it != reserved_.end()) reserved_.erase(it);
-      if (auto it = provisioned_.find(function_name); it != provisioned_.end())
-        provisioned_.erase(it);
-      auto it = idle_.find(function_name);
-      if (it != idle_.end()) {
-        for (auto& inst : it->second) retireLocked(inst, to_stop);
-        idle_.erase(it);
-      }
+      std::string prefix = versionKey(function_name, "");
+      std::erase_if(provisioned_, [&](const auto& e) { return e.first.starts_with(prefix); });
+      std::erase_if(idle_, [&](auto& e) {
+        if (!e.first.starts_with(prefix)) return false;
+        for (auto& inst : e.second) retireLocked(inst, to_stop);
+        return true;
+      });
       for (auto& [id, inst] : instances_)
         if (inst->function_name == function_name) inst->discard_when_done = true;
     }
@@ -239,11 +248,13 @@ class EngineImpl final : public Engine {
     return static_cast<int>(instances_.size());
   }
 
-  int provisionedReadyCount(std::string_view function_name) const override {
+  int provisionedReadyCount(std::string_view function_name,
+                            std::string_view version) const override {
+    std::string key = versionKey(function_name, version);
     std::lock_guard lock(mu_);
     return static_cast<int>(std::count_if(instances_.begin(), instances_.end(), [&](const auto& e) {
       const Instance& inst = *e.second;
-      return inst.provisioned && inst.function_name == function_name &&
+      return inst.provisioned && inst.key == key &&
              (std::holds_alternative<Idle>(inst.state) || std::holds_alternative<Busy>(inst.state));
     }));
   }
@@ -324,7 +335,7 @@ class EngineImpl final : public Engine {
     int target = fn ? fn->provisioned_concurrency : 0;
     int have = 0;
     for (auto& [id, inst] : instances_) {
-      if (!inst->provisioned || inst->function_name != name) continue;
+      if (!inst->provisioned || inst->key != name) continue;
       if (fn && inst->revision == fn->revision && !inst->discard_when_done && have < target)
         ++have;
       else
@@ -346,7 +357,7 @@ class EngineImpl final : public Engine {
         entry->second.retry_after = Clock::now() + options_.provision_retry;
         return;
       }
-      auto inst = std::make_shared<Instance>(next_instance_id_++, fn->name, fn->revision, true);
+      auto inst = std::make_shared<Instance>(next_instance_id_++, *fn, true);
       instances_.emplace(inst->id, inst);
       Task task;
       task.request.function = entry->second.spec;
@@ -364,7 +375,7 @@ class EngineImpl final : public Engine {
       const FunctionSpec& fn, std::vector<std::shared_ptr<Instance>>& to_stop) {
     noteReservationLocked(fn);
     if (auto throttled = throttleLocked(fn)) return std::move(*throttled);
-    auto& idle = idle_[fn.name];
+    auto& idle = idle_[versionKey(fn)];
     // Idle instances of an older revision will never be used again.
     std::erase_if(idle, [&](std::shared_ptr<Instance>& inst) {
       if (inst->revision >= fn.revision) return false;
@@ -386,7 +397,7 @@ class EngineImpl final : public Engine {
                                "busy or provisioned; retry later or raise max_instances",
                                kAccountLimitReason, options_.max_instances)};
     }
-    auto inst = std::make_shared<Instance>(next_instance_id_++, fn.name, fn.revision, false);
+    auto inst = std::make_shared<Instance>(next_instance_id_++, fn, false);
     instances_.emplace(inst->id, inst);
     return std::pair{inst, true};
   }
@@ -435,17 +446,17 @@ class EngineImpl final : public Engine {
     }
     if (reusable && !stopping_ && !inst->discard_when_done) {
       inst->becomeIdle(Clock::now());
-      idle_[inst->function_name].push_back(inst);
+      idle_[inst->key].push_back(inst);
       reaper_cv_.notify_one();
       return;
     }
     retireLocked(inst, to_stop);
     if (inst->provisioned && !stopping_) {
-      auto entry = provisioned_.find(inst->function_name);
+      auto entry = provisioned_.find(inst->key);
       // A start that failed is retried later; one that died in use is replaced now.
       if (entry != provisioned_.end() && !invocation)
         entry->second.retry_after = Clock::now() + options_.provision_retry;
-      provisionLocked(inst->function_name, to_stop);
+      provisionLocked(inst->key, to_stop);
       reaper_cv_.notify_one();
     }
     lock.unlock();
@@ -770,6 +781,9 @@ class EngineImpl final : public Engine {
                        int64_t{fn.timeout_s} * 1000;
     meta.invoked_function_arn = fmt::format("arn:aws:lambda:{}:{}:function:{}", options_.region,
                                             options_.account_id, fn.name);
+    if (!request.invoked_qualifier.empty())
+      fmt::format_to(std::back_inserter(meta.invoked_function_arn), ":{}",
+                     request.invoked_qualifier);
     meta.client_context = request.client_context;
     meta.trace_id = request.trace_id;
     auto deadline = Clock::now() + std::chrono::seconds(fn.timeout_s);

@@ -52,6 +52,9 @@ struct InvokeRequest {
   std::string request_id;      // a UUID; the engine makes one if empty
   std::string client_context;  // JSON text (decoded from X-Amz-Client-Context) or empty
   std::string trace_id;        // X-Amzn-Trace-Id or empty; the handler sees _X_AMZN_TRACE_ID
+  // The qualifier the caller named (an alias or version), appended to the invoked function ARN
+  // the handler sees; empty for an unqualified invocation.
+  std::string invoked_qualifier;
 };
 
 struct InvokeResult {
@@ -91,6 +94,8 @@ struct EngineOptions {
       on_logs;
 };
 
+// Instances serve one version of one function (FunctionSpec::version); reserved concurrency and
+// the invocations it counts are per function, provisioned concurrency per version.
 // Thread-safety: every method may be called from any thread.
 class Engine {
  public:
@@ -104,19 +109,21 @@ class Engine {
   // could start). The request's spec also updates the function's reservation.
   virtual void invoke(InvokeRequest request, Callback done) = 0;
   // Records the function's current configuration: its reserved concurrency (which shrinks the
-  // unreserved pool at once) and its provisioned concurrency: the engine starts that many
-  // instances of `function`'s revision in the background, keeps them initialised and never
-  // reaps them, replaces those that die, and stops provisioned instances of older revisions.
-  // Call after every deploy and, at server start, for every function. Idempotent.
+  // unreserved pool at once) and the provisioned concurrency of `function`'s version: the engine
+  // starts that many instances of its revision in the background, keeps them initialised and
+  // never reaps them, replaces those that die, and stops provisioned instances of older
+  // revisions. Call after every deploy and, at server start, for every function version that is
+  // or was provisioned. Idempotent.
   virtual void configure(std::shared_ptr<const FunctionSpec> function) = 0;
-  // Forgets the function's configuration (reservation, provisioned instances), stops its idle
-  // instances and marks busy ones for stopping when done (after an update or a delete).
+  // Forgets the function's configuration (reservation, provisioned instances of every version),
+  // stops its idle instances and marks busy ones for stopping when done (after a delete).
   virtual void evict(std::string_view function_name) = 0;
   // Number of live instances (idle + busy), for tests and metrics.
   virtual int instanceCount() const = 0;
-  // Provisioned instances of the function that finished init (idle or busy): Lambda's
+  // Provisioned instances of the function version that finished init (idle or busy): Lambda's
   // provisioned concurrency status is READY once this reaches the configured number.
-  virtual int provisionedReadyCount(std::string_view function_name) const = 0;
+  virtual int provisionedReadyCount(std::string_view function_name,
+                                    std::string_view version) const = 0;
   // Pre-started generic instances ready to take (see EngineOptions::prestarted_per_runtime),
   // for tests and metrics.
   virtual int prestartedCount() const { return 0; }

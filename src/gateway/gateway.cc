@@ -15,14 +15,14 @@
 #include "control/function_config.h"
 #include "control/function_service.h"
 #include "engine/engine.h"
+#include "gateway/common.h"
+#include "gateway/lambda_api.h"
 #include "gateway/router.h"
 
 namespace gust::gateway {
 namespace {
 
 namespace json = boost::json;
-
-constexpr size_t kLogTailBytes = 4096;  // Lambda's X-Amz-Log-Result: the last 4 KB
 
 int statusFor(ErrorCode code) {
   switch (code) {
@@ -59,63 +59,6 @@ http::Response errorResponse(const Error& error) {
 
 http::Response errorResponse(ErrorCode code, std::string message) {
   return errorResponse(Error{code, std::move(message)});
-}
-
-// An invoke throttled by the engine: Lambda's TooManyRequestsException (status, header and body
-// fields), keeping our own code and message fields too.
-http::Response throttledResponse(const Error& error, std::string_view reason) {
-  json::object body{{"Type", "User"},
-                    {"message", "Rate Exceeded."},
-                    {"Reason", reason},
-                    {"code", errorCodeName(error.code)},
-                    {"detail", error.message}};
-  http::Response res = http::Response::json(429, json::serialize(body));
-  res.headers.push_back({"x-amzn-errortype", "TooManyRequestsException"});
-  return res;
-}
-
-int hexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// Percent-decodes a query component ('+' is a space); nullopt if malformed.
-std::optional<std::string> decodeQueryComponent(std::string_view s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '+') {
-      out += ' ';
-    } else if (s[i] == '%') {
-      if (i + 2 >= s.size()) return std::nullopt;
-      int hi = hexValue(s[i + 1]), lo = hexValue(s[i + 2]);
-      if (hi < 0 || lo < 0) return std::nullopt;
-      out += static_cast<char>(hi * 16 + lo);
-      i += 2;
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
-}
-
-Result<std::map<std::string, std::string>> parseQuery(std::string_view query) {
-  std::map<std::string, std::string> out;
-  while (!query.empty()) {
-    size_t amp = query.find('&');
-    std::string_view pair = query.substr(0, amp);
-    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
-    if (pair.empty()) continue;
-    size_t eq = pair.find('=');
-    auto key = decodeQueryComponent(pair.substr(0, eq));
-    auto value = decodeQueryComponent(eq == std::string_view::npos ? "" : pair.substr(eq + 1));
-    if (!key || !value)
-      return Error::invalid(
-          fmt::format("query parameter '{}' is not percent-encoded correctly", pair.substr(0, 64)));
-    out[*key] = *value;
-  }
-  return out;
 }
 
 bool parseInt64(std::string_view s, int64_t& out) {
@@ -164,23 +107,19 @@ std::string isoTime(int64_t ms) {
 constexpr int kDefaultLogLimit = 100;
 constexpr int kMaxLogLimit = 1000;
 
-// Lambda's X-Amz-Log-Result: base64 of the last 4 KB of the invocation's log.
-std::string logTail(std::string_view logs) {
-  if (logs.size() > kLogTailBytes) logs = logs.substr(logs.size() - kLogTailBytes);
-  return base64Encode(logs);
-}
-
 }  // namespace
 
 class Gateway::Impl {
  public:
-  using Handler = std::function<void(http::Request&&, const PathParams&, http::Responder)>;
-
   Impl(GatewayOptions options, control::FunctionService& functions, engine::Engine& engine)
       : options_(std::move(options)),
         functions_(functions),
         engine_(engine),
-        control_pool_(options_.control_threads) {
+        control_pool_(options_.control_threads),
+        lambda_(LambdaApiOptions{{options_.region, options_.account_id},
+                                 options_.max_sync_payload_bytes,
+                                 options_.max_async_payload_bytes},
+                functions, engine, control_pool_) {
     router_.add("GET", "/healthz", [](http::Request&&, const PathParams&, http::Responder r) {
       r(http::Response::json(200, R"({"status":"ok"})"));
     });
@@ -188,27 +127,30 @@ class Gateway::Impl {
     router_.add("POST", "/api/v1/functions", bind(&Impl::deployFunction));
     router_.add("GET", "/api/v1/functions/{name}", bind(&Impl::getFunction));
     router_.add("DELETE", "/api/v1/functions/{name}", bind(&Impl::deleteFunction));
-    router_.add("POST", "/api/v1/functions/{name}/invoke", bind(&Impl::invoke));
+    router_.add("POST", "/api/v1/functions/{name}/invoke",
+                [this](http::Request&& req, const PathParams& params, http::Responder r) {
+                  lambda_.invoke(std::move(req), params, std::move(r));
+                });
     router_.add("GET", "/api/v1/functions/{name}/logs", bind(&Impl::getLogs));
+    lambda_.addRoutes(router_);
   }
 
-  Status configureEngine() {
-    GUST_ASSIGN_OR_RETURN(auto records, functions_.list());
-    Status status = okStatus();
-    for (const auto& record : records) {
-      auto spec = specFor(record);
-      if (!spec) {
-        spdlog::warn("cannot configure function {}: {}", record.name, spec.error().message);
-        status = spec.error();
-        continue;
-      }
-      engine_.configure(std::move(*spec));
-    }
-    return status;
-  }
+  Status configureEngine() { return lambda_.configureEngine(); }
 
   void handle(http::Request&& req, http::Responder respond) {
+    bool lambda_path = isLambdaPath(req.path);
+    if (lambda_path) {
+      if (auto denied = authenticateAws(req)) return respond(std::move(*denied));
+    }
     auto match = router_.match(req.method, req.path);
+    if (!match.handler && lambda_path) {
+      return respond(lambdaError(
+          Error::notFound(fmt::format(
+              "{} {} is not an operation of the Lambda API that Gust implements; the supported "
+              "operations are listed in api/lambda-api.md",
+              req.method, req.path.substr(0, 200))),
+          "UnsupportedOperationException"));
+    }
     if (!match.handler) {
       if (match.path_matched) {
         std::string allowed = fmt::format("{}", fmt::join(match.allowed_methods, ", "));
@@ -237,6 +179,42 @@ class Gateway::Impl {
     };
   }
 
+  // The Lambda API's dated paths, e.g. /2015-03-31/functions.
+  static bool isLambdaPath(std::string_view path) {
+    return path.size() > 12 && path[0] == '/' && path[1] == '2' && path[5] == '-' &&
+           path[8] == '-' && path[11] == '/';
+  }
+
+  // The Lambda API takes AWS Signature Version 4 (AWS CLI and SDKs) or the bearer token (the
+  // gust CLI); failures are answered in Lambda's error shape.
+  std::optional<http::Response> authenticateAws(const http::Request& req) const {
+    auto header = req.header("authorization");
+    if (header && header->starts_with("AWS4-")) {
+      if (!options_.verify_sigv4)
+        return lambdaError(
+            Error{ErrorCode::kUnauthenticated, "this server does not accept AWS signatures"},
+            "UnrecognizedClientException");
+      auto failure = options_.verify_sigv4(req);
+      if (!failure) return std::nullopt;
+      http::Response res =
+          lambdaError(Error{ErrorCode::kUnauthenticated, failure->message}, failure->type);
+      res.status = failure->status;
+      return res;
+    }
+    constexpr std::string_view kBearer = "Bearer ";
+    if (header && header->starts_with(kBearer) &&
+        constantTimeEquals(header->substr(kBearer.size()), options_.token))
+      return std::nullopt;
+    return lambdaError(
+        Error{ErrorCode::kUnauthenticated,
+              header ? std::string("The security token included in the request is invalid.")
+                     : fmt::format("Missing Authentication Token: sign the request with an access "
+                                   "key from `gust credentials create` (AWS CLI/SDKs), or send "
+                                   "'Authorization: Bearer <token>' with the token in {}",
+                                   options_.token_hint)},
+        header ? "UnrecognizedClientException" : "MissingAuthenticationTokenException");
+  }
+
   std::optional<http::Response> authenticate(const http::Request& req) const {
     auto header = req.header("authorization");
     auto challenge = [](http::Response res) {
@@ -262,7 +240,7 @@ class Gateway::Impl {
 
   // Runs blocking control-plane work off the I/O thread and responds with its result.
   void offload(http::Responder respond, std::function<http::Response()> work) {
-    control_pool_.post([respond = std::move(respond), work = std::move(work)] { respond(work()); });
+    gateway::offload(control_pool_, std::move(respond), std::move(work));
   }
 
   void listFunctions(http::Request&&, const PathParams&, http::Responder respond) {
@@ -279,7 +257,7 @@ class Gateway::Impl {
       if (!record) return errorResponse(record.error());
       // How many provisioned instances are initialised: clients wait for it after a deploy.
       json::object o = json::parse(control::functionToJson(*record)).as_object();
-      o["provisioned_concurrency_ready"] = engine_.provisionedReadyCount(record->name);
+      o["provisioned_concurrency_ready"] = engine_.provisionedReadyCount(record->name, "$LATEST");
       return http::Response::json(200, json::serialize(o));
     });
   }
@@ -300,66 +278,14 @@ class Gateway::Impl {
       if (!request) return errorResponse(request.error());
       auto outcome = functions_.deploy(*request);
       if (!outcome) return errorResponse(outcome.error());
-      if (!outcome->created) engine_.evict(outcome->record.name);
-      if (auto spec = specFor(outcome->record); spec.ok())
-        engine_.configure(std::move(*spec));
-      else
+      // Instances of the previous revision are not reused (the engine compares revisions).
+      if (auto st = lambda_.reconfigure(outcome->record.name); !st)
         spdlog::warn("deployed {} but cannot configure the engine for it: {}", outcome->record.name,
-                     spec.error().message);
+                     st.error().message);
       spdlog::info("deployed {} revision {} (code {})", outcome->record.name,
                    outcome->record.revision, outcome->record.code_sha256.substr(0, 12));
       return http::Response::json(outcome->created ? 201 : 200,
                                   control::functionToJson(outcome->record));
-    });
-  }
-
-  void invoke(http::Request&& req, const PathParams& params, http::Responder respond) {
-    if (req.body.size() > options_.max_sync_payload_bytes) {
-      return respond(errorResponse(
-          ErrorCode::kTooLarge,
-          fmt::format("request payload is {} bytes; the limit for synchronous invocations is {} "
-                      "bytes",
-                      req.body.size(), options_.max_sync_payload_bytes)));
-    }
-    if (req.body.empty()) req.body = "{}";  // Lambda invokes with an empty object
-    json::error_code ec;
-    json::parse(req.body, ec);
-    if (ec) {
-      return respond(errorResponse(
-          ErrorCode::kInvalidArgument,
-          fmt::format("could not parse the request payload as JSON ({}); send a JSON document, "
-                      "e.g. {{\"name\": \"world\"}}",
-                      ec.message())));
-    }
-    bool tail = req.header("x-amz-log-type") == "Tail";
-    offloadInvoke(params.at("name"), std::move(req.body), tail, std::move(respond));
-  }
-
-  void offloadInvoke(std::string name, std::string payload, bool tail, http::Responder respond) {
-    control_pool_.post([this, name = std::move(name), payload = std::move(payload), tail,
-                        respond = std::move(respond)]() mutable {
-      auto spec = resolve(name);
-      if (!spec) return respond(errorResponse(spec.error()));
-      engine::InvokeRequest request;
-      request.function = std::move(*spec);
-      request.payload = std::move(payload);
-      request.request_id = uuid4();
-      engine_.invoke(std::move(request),
-                     [tail, respond = std::move(respond)](Result<engine::InvokeResult> result) {
-                       if (!result) {
-                         auto reason = engine::throttleReason(result.error());
-                         if (!reason.empty())
-                           return respond(throttledResponse(result.error(), reason));
-                         return respond(errorResponse(result.error()));
-                       }
-                       http::Response res = http::Response::json(200, std::move(result->payload));
-                       res.headers.push_back({"x-amzn-requestid", result->request_id});
-                       res.headers.push_back({"x-amz-executed-version", result->executed_version});
-                       if (result->function_error)
-                         res.headers.push_back({"x-amz-function-error", "Unhandled"});
-                       if (tail) res.headers.push_back({"x-amz-log-result", logTail(result->logs)});
-                       respond(std::move(res));
-                     });
     });
   }
 
@@ -419,36 +345,12 @@ class Gateway::Impl {
     });
   }
 
-  Result<std::shared_ptr<const engine::FunctionSpec>> resolve(const std::string& name) {
-    GUST_ASSIGN_OR_RETURN(auto record, functions_.get(name));
-    return specFor(record);
-  }
-
-  Result<std::shared_ptr<const engine::FunctionSpec>> specFor(const store::FunctionRecord& record) {
-    GUST_ASSIGN_OR_RETURN(auto code_dir, functions_.codeDir(record));
-    auto spec = std::make_shared<engine::FunctionSpec>();
-    spec->name = record.name;
-    spec->runtime = record.runtime;
-    spec->handler = record.handler;
-    spec->memory_mb = record.memory_mb;
-    spec->timeout_s = record.timeout_s;
-    spec->environment = record.environment;
-    spec->code_dir = std::move(code_dir);
-    spec->code_sha256 = record.code_sha256;
-    spec->revision = record.revision;
-    spec->reserved_concurrency = record.reserved_concurrency;
-    spec->provisioned_concurrency = record.provisioned_concurrency;
-    spec->ephemeral_storage_mb = record.ephemeral_storage_mb;
-    spec->network =
-        record.network == "egress" ? sandbox::Network::kEgress : sandbox::Network::kNone;
-    return std::shared_ptr<const engine::FunctionSpec>(std::move(spec));
-  }
-
   GatewayOptions options_;
   control::FunctionService& functions_;
   engine::Engine& engine_;
   Router<Handler> router_;
-  ThreadPool control_pool_;  // last: its destructor drains tasks that use the members above
+  ThreadPool control_pool_;  // its destructor drains tasks that use the members above
+  LambdaApi lambda_;         // (its tasks keep what they use alive)
 };
 
 Gateway::Gateway(GatewayOptions options, control::FunctionService& functions,

@@ -7,10 +7,15 @@
 //   POST /api/v1/functions/{name}/invoke        synchronous invoke, Lambda-style headers
 //                                               (throttling: 429 TooManyRequestsException)
 //   GET  /api/v1/functions/{name}/logs          invocation logs (?since=&request_id=&limit=)
-// Everything under /api/ needs `Authorization: Bearer <token>`. The contract is api/openapi.yaml.
+//   /2015-03-31/..., /2017-10-31/..., /2019-09-30/..., /2016-08-19/...
+//                                               AWS Lambda's REST API (api/lambda-api.md)
+// Everything under /api/ needs `Authorization: Bearer <token>` (api/openapi.yaml); the Lambda
+// API takes that token or an AWS Signature Version 4 made with a key Gust issued.
 #pragma once
 
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "common/result.h"
@@ -28,11 +33,24 @@ class Engine;
 
 namespace gust::gateway {
 
+// Why an AWS Signature Version 4 check failed, in Lambda's terms.
+struct AwsAuthFailure {
+  int status = 403;
+  std::string type;  // x-amzn-ErrorType, e.g. InvalidSignatureException
+  std::string message;
+};
+
 struct GatewayOptions {
   std::string token;                                       // the control API's bearer token
   std::string token_hint = "the server's data directory";  // where users find it, for errors
   size_t max_sync_payload_bytes = 6 * 1024 * 1024;         // Lambda's synchronous limit
+  size_t max_async_payload_bytes = 1024 * 1024;            // Lambda's limit for Event invokes
   int control_threads = 2;  // threads for blocking control-plane work (disk, SQLite)
+  std::string region = "us-east-1";         // of the ARNs the Lambda API reports
+  std::string account_id = "000000000000";  // likewise
+  // Verifies a request signed with AWS Signature Version 4 (Authorization: AWS4-HMAC-SHA256 …):
+  // nullopt when valid. Unset: such requests are refused.
+  std::function<std::optional<AwsAuthFailure>(const http::Request&)> verify_sigv4;
 };
 
 // Thread-safety: handle() may be called concurrently. `functions` and `engine` must outlive it.

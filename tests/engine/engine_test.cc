@@ -443,7 +443,7 @@ TEST_F(EngineTest, ProvisionedInstancesAreStartedKeptAndWarm) {
   fn->provisioned_concurrency = 2;
   engine_->configure(fn);
   EXPECT_EQ(engine_->instanceCount(), 2) << "started in the background at once";
-  ASSERT_TRUE(eventually([&] { return engine_->provisionedReadyCount("fn") == 2; }));
+  ASSERT_TRUE(eventually([&] { return engine_->provisionedReadyCount("fn", "$LATEST") == 2; }));
   auto r = invokeSync(fn, R"({"tag": "first"})");
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_FALSE(r->cold_start);
@@ -475,7 +475,7 @@ TEST_F(EngineTest, ProvisionedInstancesAreStartedKeptAndWarm) {
   v2->provisioned_concurrency = 1;
   engine_->configure(v2);
   EXPECT_TRUE(eventually(
-      [&] { return engine_->instanceCount() == 1 && engine_->provisionedReadyCount("fn") == 1; }));
+      [&] { return engine_->instanceCount() == 1 && engine_->provisionedReadyCount("fn", "$LATEST") == 1; }));
   auto r2 = invokeSync(v2, "{}");
   ASSERT_TRUE(r2.ok());
   EXPECT_FALSE(r2->cold_start);
@@ -489,7 +489,7 @@ TEST_F(EngineTest, ProvisionedInstanceThatDiesWhileIdleIsReplaced) {
   auto fn = function();
   fn->provisioned_concurrency = 1;
   engine_->configure(fn);
-  ASSERT_TRUE(eventually([&] { return engine_->provisionedReadyCount("fn") == 1; }));
+  ASSERT_TRUE(eventually([&] { return engine_->provisionedReadyCount("fn", "$LATEST") == 1; }));
   auto first = invokeSync(fn, "{}");
   ASSERT_TRUE(first.ok());
   ASSERT_FALSE(first->cold_start);
@@ -498,7 +498,7 @@ TEST_F(EngineTest, ProvisionedInstanceThatDiesWhileIdleIsReplaced) {
   // The reaper notices the exit and starts a replacement, which the next invocation finds warm.
   ASSERT_TRUE(eventually([&] {
     auto specs = recording_.specs();
-    return specs.size() == 2 && engine_->provisionedReadyCount("fn") == 1;
+    return specs.size() == 2 && engine_->provisionedReadyCount("fn", "$LATEST") == 1;
   }));
   auto second = invokeSync(fn, "{}");
   ASSERT_TRUE(second.ok());

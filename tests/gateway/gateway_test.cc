@@ -40,7 +40,7 @@ class ScriptedEngine final : public engine::Engine {
     configured.push_back(*spec);
   }
   int instanceCount() const override { return 0; }
-  int provisionedReadyCount(std::string_view) const override { return 0; }
+  int provisionedReadyCount(std::string_view, std::string_view) const override { return 0; }
   void shutdown() override {}
 
   std::function<Result<engine::InvokeResult>(const engine::InvokeRequest&)> next =

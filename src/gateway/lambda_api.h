@@ -1,0 +1,48 @@
+// AWS Lambda's REST API (2015-03-31 and the later dated paths) on the gateway: the functions,
+// versions, aliases, concurrency and Invoke operations, with Lambda's status codes and error
+// shape (x-amzn-ErrorType + {"Type","message"}). api/lambda-api.md lists what is supported.
+// Internal to the gateway component.
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+#include "gateway/common.h"
+#include "gateway/lambda_json.h"
+
+namespace gust::gateway {
+
+struct LambdaApiOptions {
+  lambda::Account account;
+  size_t max_sync_payload_bytes = 6 * 1024 * 1024;   // Lambda: 6 MB request and response
+  size_t max_async_payload_bytes = 1024 * 1024;       // Lambda: 1 MB for Event invocations
+};
+
+// Lambda's error response for `error`: status and x-amzn-ErrorType from its code (or `type`
+// when given), body {"Type": "User"|"Service", "message": ...}.
+http::Response lambdaError(const Error& error, std::string_view type = {});
+
+// Thread-safety: handlers may run concurrently. The references must outlive it.
+class LambdaApi {
+ public:
+  LambdaApi(LambdaApiOptions options, control::FunctionService& functions,
+            engine::Engine& engine, ThreadPool& pool);
+
+  // Adds every route of the API.
+  void addRoutes(Router<Handler>& router);
+
+  // Invoke, also used by the gust CLI's /api/v1/functions/{name}/invoke: params["name"] is the
+  // FunctionName; the query may carry Qualifier.
+  void invoke(http::Request&& req, const PathParams& params, http::Responder respond);
+
+  // Tells the engine every function's reservation and provisioned instances (server start).
+  Status configureEngine();
+  // The same for one function, after a change outside this API (the gust CLI's deploy).
+  Status reconfigure(std::string_view function_name);
+
+ private:
+  class Impl;
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace gust::gateway
