@@ -120,7 +120,7 @@ class WalkingSkeletonTest(unittest.TestCase):
         status, _, body = self.server.raw("POST", "/api/v1/functions/hello-python/invoke",
                                           b'{"name": ')
         self.assertEqual(status, 400)
-        self.assertIn("could not parse the request payload as JSON", json.loads(body)["message"])
+        self.assertIn("Could not parse request body into json", json.loads(body)["message"])
         status, _, body = self.server.raw("POST", "/api/v1/functions", b"not json")
         self.assertEqual(status, 400)
         self.assertEqual(json.loads(body)["code"], "InvalidArgument")
