@@ -5,7 +5,11 @@
 #include <gtest/gtest.h>
 #include <boost/json.hpp>
 
+#include <algorithm>
 #include <fstream>
+#include <set>
+
+#include <fmt/format.h>
 #include <future>
 #include <mutex>
 
@@ -137,7 +141,9 @@ TEST_F(GatewayTest, DeployGetListDelete) {
   res = call("POST", "/api/v1/functions", deployBody("f1"));
   ASSERT_EQ(res.status, 200) << res.body;
   EXPECT_EQ(parse(res.body).at("revision").as_int64(), 2);
-  EXPECT_EQ(engine_.evicted, std::vector<std::string>{"f1"});  // the update dropped old instances
+  // The engine learns the new revision (it never reuses instances of an older one).
+  ASSERT_FALSE(engine_.configured.empty());
+  EXPECT_EQ(engine_.configured.back().revision, 2);
 
   res = call("GET", "/api/v1/functions/f1");
   ASSERT_EQ(res.status, 200);
@@ -328,6 +334,196 @@ TEST_F(GatewayTest, LogsEndpointFiltersByRequestAndTime) {
   EXPECT_EQ(query("limit=0").status, 400);
   EXPECT_EQ(query("colour=red").status, 400);
   EXPECT_EQ(call("GET", "/api/v1/functions/missing/logs").status, 404);
+}
+
+// ---- The Lambda API ---------------------------------------------------------------------------
+
+class LambdaApiTest : public GatewayTest {
+ protected:
+  std::string createBody(std::string_view name, std::string_view extra = "") {
+    std::string zip = control::zipDirectory(root_ / "fn").value();
+    return fmt::format(R"({{"FunctionName":"{}","Runtime":"python3.11","Handler":"app.handler",)"
+                       R"("Role":"arn:aws:iam::000000000000:role/r","Code":{{"ZipFile":"{}"}}{}}})",
+                       name, base64Encode(zip), extra);
+  }
+  static void expectLambdaError(const http::Response& res, int status, std::string_view type) {
+    EXPECT_EQ(res.status, status) << res.body;
+    EXPECT_EQ(res.header("x-amzn-errortype"), type) << res.body;
+    auto body = parse(res.body);
+    EXPECT_TRUE(body.contains("Type")) << res.body;
+    EXPECT_FALSE(body.at("message").as_string().empty()) << res.body;
+  }
+};
+
+TEST_F(LambdaApiTest, CreateGetListDelete) {
+  auto res = call("POST", "/2015-03-31/functions", createBody("f", R"(,"MemorySize":256)"));
+  ASSERT_EQ(res.status, 201) << res.body;
+  auto config = parse(res.body);
+  EXPECT_EQ(config.at("FunctionArn").as_string(),
+            "arn:aws:lambda:us-east-1:000000000000:function:f");
+  EXPECT_EQ(config.at("MemorySize").as_int64(), 256);
+  EXPECT_EQ(config.at("Version").as_string(), "$LATEST");
+  EXPECT_EQ(config.at("Role").as_string(), "arn:aws:iam::000000000000:role/r");
+  EXPECT_FALSE(config.at("RevisionId").as_string().empty());
+  expectLambdaError(call("POST", "/2015-03-31/functions", createBody("f")), 409,
+                    "ResourceConflictException");
+
+  res = call("GET", "/2015-03-31/functions/f");
+  ASSERT_EQ(res.status, 200) << res.body;
+  EXPECT_EQ(parse(res.body).at("Configuration").at("CodeSha256"), config.at("CodeSha256"));
+  res = call("GET",
+             "/2015-03-31/functions/arn:aws:lambda:us-east-1:000000000000:function:f/"
+             "configuration");
+  ASSERT_EQ(res.status, 200) << res.body;
+
+  ASSERT_EQ(call("POST", "/2015-03-31/functions", createBody("g")).status, 201);
+  res = call("GET", "/2015-03-31/functions/?MaxItems=1");
+  ASSERT_EQ(res.status, 200) << res.body;
+  auto page = parse(res.body);
+  ASSERT_EQ(page.at("Functions").as_array().size(), 1u);
+  EXPECT_EQ(page.at("Functions").at(0).at("FunctionName").as_string(), "f");
+  std::string marker(page.at("NextMarker").as_string());
+  res = call("GET", "/2015-03-31/functions/?MaxItems=1&Marker=" + marker);
+  page = parse(res.body);
+  ASSERT_EQ(page.at("Functions").as_array().size(), 1u);
+  EXPECT_EQ(page.at("Functions").at(0).at("FunctionName").as_string(), "g");
+  EXPECT_FALSE(page.contains("NextMarker"));
+
+  EXPECT_EQ(call("DELETE", "/2015-03-31/functions/f").status, 204);
+  expectLambdaError(call("GET", "/2015-03-31/functions/f"), 404, "ResourceNotFoundException");
+}
+
+TEST_F(LambdaApiTest, BadRequestsGetLambdasErrors) {
+  expectLambdaError(call("POST", "/2015-03-31/functions", "{"), 400,
+                    "InvalidRequestContentException");
+  expectLambdaError(call("POST", "/2015-03-31/functions", createBody("f", R"(,"Timeout":0)")), 400,
+                    "InvalidParameterValueException");
+  expectLambdaError(call("GET", "/2015-03-31/functions/f/policy"), 404,
+                    "UnsupportedOperationException");
+  expectLambdaError(call("GET", "/2015-03-31/functions/", "", false), 403,
+                    "MissingAuthenticationTokenException");
+  expectLambdaError(call("GET", "/2015-03-31/functions/", "", false,
+                         {{"authorization", "AWS4-HMAC-SHA256 Credential=x"}}),
+                    403, "UnrecognizedClientException");
+  ASSERT_EQ(call("POST", "/2015-03-31/functions", createBody("f")).status, 201);
+  expectLambdaError(call("POST", "/2015-03-31/functions/f/invocations", "{", true), 400,
+                    "InvalidRequestContentException");
+  expectLambdaError(call("POST", "/2015-03-31/functions/f/invocations", std::string(2000, ' ')),
+                    413, "RequestTooLargeException");
+  expectLambdaError(call("POST", "/2015-03-31/functions/f/invocations", "{}", true,
+                         {{"x-amz-invocation-type", "Later"}}),
+                    400, "InvalidParameterValueException");
+  expectLambdaError(call("POST", "/2015-03-31/functions/f:1/invocations?Qualifier=2", "{}"), 400,
+                    "InvalidParameterValueException");
+  expectLambdaError(call("PUT", "/2015-03-31/functions/f/configuration",
+                         R"({"MemorySize":512,"RevisionId":"stale"})"),
+                    412, "PreconditionFailedException");
+}
+
+TEST_F(LambdaApiTest, InvocationTypesAndHeaders) {
+  ASSERT_EQ(call("POST", "/2015-03-31/functions", createBody("f")).status, 201);
+  auto res = call("POST", "/2015-03-31/functions/f/invocations", R"({"k":1})", true,
+                  {{"x-amz-log-type", "Tail"}});
+  ASSERT_EQ(res.status, 200) << res.body;
+  EXPECT_EQ(res.body, R"({"k":1})");
+  EXPECT_EQ(res.header("x-amz-executed-version"), "$LATEST");
+  std::string logs;
+  ASSERT_TRUE(base64Decode(res.header("x-amz-log-result").value_or(""), logs));
+  EXPECT_NE(logs.find("START RequestId"), std::string::npos);
+
+  res = call("POST", "/2015-03-31/functions/f/invocations", "{}", true,
+             {{"x-amz-invocation-type", "Event"}});
+  EXPECT_EQ(res.status, 202);
+  EXPECT_TRUE(res.header("x-amzn-requestid").has_value());
+  res = call("POST", "/2015-03-31/functions/f/invocations", "{}", true,
+             {{"x-amz-invocation-type", "DryRun"}});
+  EXPECT_EQ(res.status, 204);
+  std::lock_guard lock(engine_.mu);
+  EXPECT_EQ(engine_.requests.size(), 2u);  // the dry run reached no instance
+}
+
+TEST_F(LambdaApiTest, VersionsAliasesAndWeightedRouting) {
+  ASSERT_EQ(call("POST", "/2015-03-31/functions", createBody("f")).status, 201);
+  auto res = call("POST", "/2015-03-31/functions/f/versions", "");
+  ASSERT_EQ(res.status, 201) << res.body;
+  EXPECT_EQ(parse(res.body).at("Version").as_string(), "1");
+  EXPECT_EQ(parse(res.body).at("FunctionArn").as_string(),
+            "arn:aws:lambda:us-east-1:000000000000:function:f:1");
+  ASSERT_EQ(call("PUT", "/2015-03-31/functions/f/configuration", R"({"Description":"two"})").status,
+            200);
+  res = call("POST", "/2015-03-31/functions/f/versions", R"({"Description":"second"})");
+  ASSERT_EQ(res.status, 201) << res.body;
+  EXPECT_EQ(parse(res.body).at("Version").as_string(), "2");
+  res = call("GET", "/2015-03-31/functions/f/versions");
+  ASSERT_EQ(res.status, 200) << res.body;
+  EXPECT_EQ(parse(res.body).at("Versions").as_array().size(), 3u);
+
+  res = call("POST", "/2015-03-31/functions/f/aliases",
+             R"({"Name":"live","FunctionVersion":"1",)"
+             R"("RoutingConfig":{"AdditionalVersionWeights":{"2":0.5}}})");
+  ASSERT_EQ(res.status, 201) << res.body;
+  EXPECT_EQ(parse(res.body).at("AliasArn").as_string(),
+            "arn:aws:lambda:us-east-1:000000000000:function:f:live");
+  std::set<std::string> versions;
+  for (int i = 0; i < 200 && versions.size() < 2; ++i) {
+    ASSERT_EQ(call("POST", "/2015-03-31/functions/f:live/invocations", "{}").status, 200);
+    std::lock_guard lock(engine_.mu);
+    versions.insert(engine_.requests.back().function->version);
+    EXPECT_EQ(engine_.requests.back().invoked_qualifier, "live");
+  }
+  EXPECT_EQ(versions, (std::set<std::string>{"1", "2"}));
+
+  ASSERT_EQ(call("POST", "/2015-03-31/functions/f/invocations?Qualifier=2", "{}").status, 200);
+  {
+    std::lock_guard lock(engine_.mu);
+    EXPECT_EQ(engine_.requests.back().function->version, "2");
+  }
+  expectLambdaError(call("DELETE", "/2015-03-31/functions/f?Qualifier=1"), 409,
+                    "ResourceConflictException");  // the alias routes to it
+  EXPECT_EQ(call("DELETE", "/2015-03-31/functions/f/aliases/live").status, 204);
+  EXPECT_EQ(call("DELETE", "/2015-03-31/functions/f?Qualifier=1").status, 204);
+  expectLambdaError(call("POST", "/2015-03-31/functions/f:1/invocations", "{}"), 404,
+                    "ResourceNotFoundException");
+}
+
+TEST_F(LambdaApiTest, ConcurrencySettings) {
+  ASSERT_EQ(call("POST", "/2015-03-31/functions", createBody("f")).status, 201);
+  auto res =
+      call("PUT", "/2017-10-31/functions/f/concurrency", R"({"ReservedConcurrentExecutions":5})");
+  ASSERT_EQ(res.status, 200) << res.body;
+  res = call("GET", "/2019-09-30/functions/f/concurrency");
+  EXPECT_EQ(parse(res.body).at("ReservedConcurrentExecutions").as_int64(), 5);
+  {
+    std::lock_guard lock(engine_.mu);
+    ASSERT_FALSE(engine_.configured.empty());
+    EXPECT_EQ(engine_.configured.back().reserved_concurrency, 5);
+  }
+  EXPECT_EQ(call("DELETE", "/2017-10-31/functions/f/concurrency").status, 204);
+  EXPECT_EQ(call("GET", "/2019-09-30/functions/f/concurrency").body, "{}");
+
+  ASSERT_EQ(call("POST", "/2015-03-31/functions/f/versions", "").status, 201);
+  expectLambdaError(call("PUT", "/2019-09-30/functions/f/provisioned-concurrency",
+                         R"({"ProvisionedConcurrentExecutions":2})"),
+                    400, "InvalidParameterValueException");  // no qualifier
+  res = call("PUT", "/2019-09-30/functions/f/provisioned-concurrency?Qualifier=1",
+             R"({"ProvisionedConcurrentExecutions":2})");
+  ASSERT_EQ(res.status, 202) << res.body;
+  EXPECT_EQ(parse(res.body).at("Status").as_string(), "IN_PROGRESS");  // the engine is scripted
+  {
+    std::lock_guard lock(engine_.mu);
+    bool provisioned = std::any_of(engine_.configured.begin(), engine_.configured.end(),
+                                   [](const engine::FunctionSpec& s) {
+                                     return s.version == "1" && s.provisioned_concurrency == 2;
+                                   });
+    EXPECT_TRUE(provisioned);
+  }
+  res = call("GET", "/2019-09-30/functions/f/provisioned-concurrency?List=ALL");
+  ASSERT_EQ(res.status, 200) << res.body;
+  EXPECT_EQ(parse(res.body).at("ProvisionedConcurrencyConfigs").as_array().size(), 1u);
+  EXPECT_EQ(call("DELETE", "/2019-09-30/functions/f/provisioned-concurrency?Qualifier=1").status,
+            204);
+  expectLambdaError(call("GET", "/2019-09-30/functions/f/provisioned-concurrency?Qualifier=1"), 404,
+                    "ProvisionedConcurrencyConfigNotFoundException");
 }
 
 }  // namespace
