@@ -57,10 +57,12 @@ FunctionConfig configOf(const store::FunctionRecord& r) {
   c.provisioned_concurrency = r.provisioned_concurrency;
   c.ephemeral_storage_mb = r.ephemeral_storage_mb;
   c.network = r.network;
+  c.role = r.role;
   return c;
 }
 
-// Copies the user-facing configuration into `r`, leaving code, role and bookkeeping alone.
+// Copies the user-facing configuration into `r`, leaving code and bookkeeping alone (and the
+// role when the configuration has none: the gust CLI's deploys do not carry one).
 void applyConfig(const FunctionConfig& c, store::FunctionRecord& r) {
   r.name = c.name;
   r.runtime = c.runtime;
@@ -73,6 +75,7 @@ void applyConfig(const FunctionConfig& c, store::FunctionRecord& r) {
   r.provisioned_concurrency = c.provisioned_concurrency;
   r.ephemeral_storage_mb = c.ephemeral_storage_mb;
   r.network = c.network;
+  if (!c.role.empty()) r.role = c.role;
 }
 
 // Lambda's rules for an alias (control::quoted is qualified because argument-dependent lookup
