@@ -13,7 +13,7 @@ declare -A allowed=(
   [engine]="common runtime sandbox engine"
   [control]="common store control"
   [http]="common http"
-  [gateway]="common http control engine gateway"
+  [gateway]="common http store control engine gateway"
   [cli]="common http control cli"
   [exe]="common store sandbox runtime engine control http gateway cli exe"
 )

@@ -45,8 +45,8 @@ struct GatewayOptions {
   std::string token_hint = "the server's data directory";  // where users find it, for errors
   size_t max_sync_payload_bytes = 6 * 1024 * 1024;         // Lambda's synchronous limit
   size_t max_async_payload_bytes = 1024 * 1024;            // Lambda's limit for Event invokes
-  int control_threads = 2;  // threads for blocking control-plane work (disk, SQLite)
-  std::string region = "us-east-1";         // of the ARNs the Lambda API reports
+  int control_threads = 2;           // threads for blocking control-plane work (disk, SQLite)
+  std::string region = "us-east-1";  // of the ARNs the Lambda API reports
   std::string account_id = "000000000000";  // likewise
   // Verifies a request signed with AWS Signature Version 4 (Authorization: AWS4-HMAC-SHA256 …):
   // nullopt when valid. Unset: such requests are refused.

@@ -142,7 +142,10 @@ std::pair<std::vector<T>, std::string> paginate(std::vector<T> items, const Page
 http::Response lambdaError(const Error& error, std::string_view type) {
   ErrorShape shape = shapeOf(error.code);
   if (!type.empty()) shape.type = type;
-  json::object body{{"Type", shape.status >= 500 ? "Service" : "User"}, {"message", error.message}};
+  // "code" is Gust's own error code, as in the control API's errors (the gust CLI reads it).
+  json::object body{{"Type", shape.status >= 500 ? "Service" : "User"},
+                    {"message", error.message},
+                    {"code", errorCodeName(error.code)}};
   http::Response res = http::Response::json(shape.status, json::serialize(body));
   res.headers.push_back({"x-amzn-errortype", std::string(shape.type)});
   res.headers.push_back({"x-amzn-requestid", uuid4()});
@@ -281,6 +284,7 @@ class LambdaApi::Impl : public std::enable_shared_from_this<LambdaApi::Impl> {
     json::object body{{"Type", "User"},
                       {"message", "Rate Exceeded."},
                       {"Reason", reason},
+                      {"code", errorCodeName(error.code)},
                       {"detail", error.message}};
     http::Response res = http::Response::json(429, json::serialize(body));
     res.headers.push_back({"x-amzn-errortype", "TooManyRequestsException"});

@@ -14,8 +14,8 @@ namespace gust::gateway {
 
 struct LambdaApiOptions {
   lambda::Account account;
-  size_t max_sync_payload_bytes = 6 * 1024 * 1024;   // Lambda: 6 MB request and response
-  size_t max_async_payload_bytes = 1024 * 1024;       // Lambda: 1 MB for Event invocations
+  size_t max_sync_payload_bytes = 6 * 1024 * 1024;  // Lambda: 6 MB request and response
+  size_t max_async_payload_bytes = 1024 * 1024;     // Lambda: 1 MB for Event invocations
 };
 
 // Lambda's error response for `error`: status and x-amzn-ErrorType from its code (or `type`
@@ -25,8 +25,8 @@ http::Response lambdaError(const Error& error, std::string_view type = {});
 // Thread-safety: handlers may run concurrently. The references must outlive it.
 class LambdaApi {
  public:
-  LambdaApi(LambdaApiOptions options, control::FunctionService& functions,
-            engine::Engine& engine, ThreadPool& pool);
+  LambdaApi(LambdaApiOptions options, control::FunctionService& functions, engine::Engine& engine,
+            ThreadPool& pool);
 
   // Adds every route of the API.
   void addRoutes(Router<Handler>& router);

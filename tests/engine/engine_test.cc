@@ -474,8 +474,9 @@ TEST_F(EngineTest, ProvisionedInstancesAreStartedKeptAndWarm) {
   auto v2 = function(3, 2);
   v2->provisioned_concurrency = 1;
   engine_->configure(v2);
-  EXPECT_TRUE(eventually(
-      [&] { return engine_->instanceCount() == 1 && engine_->provisionedReadyCount("fn", "$LATEST") == 1; }));
+  EXPECT_TRUE(eventually([&] {
+    return engine_->instanceCount() == 1 && engine_->provisionedReadyCount("fn", "$LATEST") == 1;
+  }));
   auto r2 = invokeSync(v2, "{}");
   ASSERT_TRUE(r2.ok());
   EXPECT_FALSE(r2->cold_start);

@@ -85,7 +85,9 @@ class GatewayTest : public ::testing::Test {
                       std::vector<http::Header> headers = {}) {
     http::Request req;
     req.method = std::move(method);
-    req.path = path;
+    size_t question = path.find('?');
+    req.path = path.substr(0, question);
+    if (question != std::string::npos) req.query = path.substr(question + 1);
     req.target = std::move(path);
     req.body = std::move(body);
     req.headers = std::move(headers);
@@ -449,7 +451,7 @@ TEST_F(LambdaApiTest, VersionsAliasesAndWeightedRouting) {
   EXPECT_EQ(parse(res.body).at("Version").as_string(), "1");
   EXPECT_EQ(parse(res.body).at("FunctionArn").as_string(),
             "arn:aws:lambda:us-east-1:000000000000:function:f:1");
-  ASSERT_EQ(call("PUT", "/2015-03-31/functions/f/configuration", R"({"Description":"two"})").status,
+  ASSERT_EQ(call("PUT", "/2015-03-31/functions/f/configuration", R"({"MemorySize":256})").status,
             200);
   res = call("POST", "/2015-03-31/functions/f/versions", R"({"Description":"second"})");
   ASSERT_EQ(res.status, 201) << res.body;
