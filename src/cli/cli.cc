@@ -1,14 +1,29 @@
 #include "cli/cli.h"
 
+#include <CLI/CLI.hpp>
+
 #include "cli/commands.h"
 
 namespace gust::cli {
 
+void onRun(CLI::App& command, std::function<int()> run) {
+  command.callback([run = std::move(run)] {
+    if (int code = run(); code != kExitOk) throw CLI::RuntimeError(code);
+  });
+}
+
 void addClientCommands(CLI::App& app) {
+  addInitCommand(app);
   addDeployCommand(app);
   addInvokeCommand(app);
-  addFunctionCommands(app);
   addLogsCommand(app);
+  addFunctionCommands(app);
+  addPublishCommand(app);
+  addAliasCommand(app);
+  addConcurrencyCommand(app);
+  addCredentialsCommand(app);
+  addGenerateEventCommand(app);
+  addCompletionCommand(app);
 }
 
 }  // namespace gust::cli

@@ -1,8 +1,12 @@
-// How the CLI finds and talks to the server: endpoint, token, error decoding.
+// How the CLI finds and talks to the server: endpoint, token, and error decoding for both APIs
+// it uses (the control API's {"code","message"} and the Lambda API's x-amzn-ErrorType +
+// {"Type","message"}), turned into messages that say what to do.
 #pragma once
 
 #include <chrono>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "common/result.h"
 #include "http/http.h"
@@ -27,7 +31,8 @@ class Client {
   static Result<Client> connect(const ClientOptions& options);
 
   // Sends an authenticated request. A non-2xx answer becomes an Error carrying the server's
-  // message; 2xx answers are returned as they are.
+  // message (for the Lambda API, "<x-amzn-ErrorType>: <message>") and a hint where one helps;
+  // 2xx answers are returned as they are.
   Result<http::Response> call(std::string method, std::string target, std::string body,
                               std::chrono::milliseconds timeout,
                               std::vector<http::Header> headers = {}) const;
@@ -37,7 +42,18 @@ class Client {
   http::Endpoint endpoint_;
   std::string url_;
   std::string token_;
+  std::string token_source_;  // "$GUST_TOKEN" or the token file's path, for error hints
 };
+
+// Decodes a non-2xx answer into an Error (exposed for tests). `token_source` names where the
+// token came from, for the hint of a rejected token.
+Error errorFromResponse(const http::Response& response, std::string_view token_source);
+
+// The Lambda API path of a function, e.g. /2015-03-31/functions/hello (name percent-encoded).
+std::string lambdaFunctionPath(std::string_view name, std::string_view api_date = "2015-03-31");
+
+// "?Qualifier=<q>" (encoded), or "" when `qualifier` is empty.
+std::string qualifierQuery(std::string_view qualifier);
 
 // Prints "gust: error: <message>" to stderr and returns kExitError.
 int reportError(const Error& error);

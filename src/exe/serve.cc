@@ -21,12 +21,9 @@
 #include "common/unique_fd.h"
 #include "control/function_service.h"
 #include "engine/engine.h"
+#include "exe/engine_host.h"
 #include "gateway/gateway.h"
 #include "http/http.h"
-#include "runtime/runtime.h"
-#include "sandbox/linux/cgroups.h"
-#include "sandbox/linux/namespace_sandbox.h"
-#include "sandbox/linux/process_sandbox.h"
 #include "store/blob_store.h"
 #include "store/log_writer.h"
 #include "store/sqlite/sqlite_store.h"
@@ -65,37 +62,6 @@ Result<http::ServerOptions> parseListen(std::string_view listen) {
   options.address = std::string(host);
   options.port = static_cast<uint16_t>(value);
   return options;
-}
-
-Status makeDir(const fs::path& dir, mode_t mode) {
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec) {
-    return Error::unavailable(fmt::format("cannot create {}: {}; choose a writable --data-dir",
-                                          dir.string(), ec.message()));
-  }
-  if (::chmod(dir.c_str(), mode) != 0)
-    return Error::fromErrno("cannot chmod " + dir.string(), errno);
-  return okStatus();
-}
-
-// When Gust runs as root, instances run as an unprivileged user and must be able to reach their
-// code and the runtime files under the data directory: every ancestor needs search (o+x)
-// permission.
-Status checkReachableBySandboxUser(const fs::path& dir) {
-  if (::geteuid() != 0) return okStatus();
-  for (fs::path p = dir; !p.empty(); p = p.parent_path()) {
-    struct stat st {};
-    if (::stat(p.c_str(), &st) == 0 && (st.st_mode & S_IXOTH) == 0) {
-      return Error::invalid(fmt::format(
-          "{} is not searchable by other users (mode {:o}), so sandboxed functions cannot reach "
-          "their code under {}; run `chmod o+x {}` or choose a --data-dir elsewhere (e.g. under "
-          "/var/lib)",
-          p.string(), st.st_mode & 07777, dir.string(), p.string()));
-    }
-    if (p == p.root_path()) break;
-  }
-  return okStatus();
 }
 
 // Creates `path` empty with mode 0600 if missing, or restricts an existing file to 0600.
@@ -159,9 +125,7 @@ int serve(const ServeArgs& args) {
   fs::path data = fs::absolute(args.data_dir).lexically_normal();
   // 0711: others may traverse (sandboxed instances reach code/ and runtime/) but not list.
   if (auto st = makeDir(data, 0711); !st) return fail(st.error());
-  if (auto st = checkReachableBySandboxUser(data); !st) return fail(st.error());
-  for (auto [dir, mode] :
-       {std::pair{"blobs", 0700}, {"code", 0755}, {"runtime", 0755}, {"sandboxes", 0711}}) {
+  for (auto [dir, mode] : {std::pair{"blobs", 0700}, {"code", 0755}}) {
     if (auto st = makeDir(data / dir, static_cast<mode_t>(mode)); !st) return fail(st.error());
   }
   auto token = loadOrCreateToken(data / "token");
@@ -173,45 +137,22 @@ int serve(const ServeArgs& args) {
   if (!store) return fail(store.error());
   auto blobs = store::BlobStore::open(data / "blobs");
   if (!blobs) return fail(blobs.error());
-  if (auto st = runtime::installRuntimeFiles(data / "runtime"); !st) return fail(st.error());
 
-  // Every instance runs in a sandbox. `namespace` is the isolated one (namespaces, a read-only
-  // root, cgroups, seccomp); `process` is a plain fork+exec for development only.
-  std::unique_ptr<sandbox::CgroupManager> cgroups;  // outlives the sandbox (declared first)
-  std::unique_ptr<sandbox::Sandbox> sandbox;
-  if (args.sandbox == "namespace") {
-    // One cgroup parent per data dir, so servers with other data dirs (tests, other users)
-    // never remove each other's groups as stale.
-    auto manager = sandbox::CgroupManager::detect("gust-" + sha256Hex(data.string()).substr(0, 12));
-    if (!manager) return fail(manager.error());
-    cgroups = std::move(*manager);
-    if (auto st = cgroups->cleanupStale(); !st) spdlog::warn("{}", st.error().message);
-    sandbox::NamespaceSandboxOptions sandbox_options;
-    sandbox_options.cgroups = cgroups.get();
-    sandbox_options.scratch_root = data / "sandboxes";
-    auto made = sandbox::makeNamespaceSandbox(sandbox_options);
-    if (!made) return fail(made.error());
-    sandbox = std::move(*made);
-    spdlog::info("sandbox: namespaces, read-only root, seccomp; {}", cgroups->describe());
-  } else {
-    spdlog::warn(
-        "*** --sandbox process: functions run WITHOUT isolation (no namespaces, cgroups or "
-        "seccomp) and can see the host; use it for development only, never with untrusted code "
-        "***");
-    sandbox::ProcessSandboxOptions sandbox_options;
-    sandbox_options.scratch_root = data / "sandboxes";
-    sandbox = sandbox::makeProcessSandbox(sandbox_options);
-  }
-
-  engine::EngineOptions engine_options;
-  engine_options.runtime_dir = data / "runtime";
-  engine_options.idle_timeout = std::chrono::seconds(args.idle_timeout_s);
-  // Only sandboxes that can attach code to a running process use it (the namespace sandbox).
-  engine_options.prestarted_per_runtime = args.prestarted;
   // Invocation logs go to the store off the invocation's path; the writer outlives the engine.
   store::LogWriterOptions log_options;
   log_options.retention = std::chrono::hours(args.log_retention_hours);
   store::LogWriter log_writer(**store, log_options);
+
+  EngineHostOptions host_options;
+  host_options.data_dir = data;
+  host_options.sandbox = args.sandbox;
+  // One cgroup parent per data dir, so servers with other data dirs (tests, other users) never
+  // remove each other's groups as stale.
+  host_options.cgroup_parent = "gust-" + sha256Hex(data.string()).substr(0, 12);
+  engine::EngineOptions& engine_options = host_options.engine;
+  engine_options.idle_timeout = std::chrono::seconds(args.idle_timeout_s);
+  // Only sandboxes that can attach code to a running process use it (the namespace sandbox).
+  engine_options.prestarted_per_runtime = args.prestarted;
   engine_options.on_logs = [&log_writer](const engine::FunctionSpec& fn,
                                          std::string_view request_id, std::string_view logs) {
     store::LogRecord record;
@@ -235,7 +176,17 @@ int serve(const ServeArgs& args) {
       }
     }
   };
-  auto engine = engine::makeEngine(engine_options, *sandbox);
+  auto engine_host = EngineHost::start(std::move(host_options));
+  if (!engine_host) return fail(engine_host.error());
+  if ((*engine_host)->isolated()) {
+    spdlog::info("sandbox: {}", (*engine_host)->description());
+  } else {
+    spdlog::warn(
+        "*** --sandbox process: functions run WITHOUT isolation (no namespaces, cgroups or "
+        "seccomp) and can see the host; use it for development only, never with untrusted code "
+        "***");
+  }
+  engine::Engine* engine = &(*engine_host)->engine();
 
   control::FunctionService functions(**store, *blobs, data / "code");
 

@@ -85,5 +85,73 @@ TEST_F(ClientTest, UnreachableServerSuggestsStartingIt) {
   EXPECT_FALSE(Client::connect(options).ok());
 }
 
+http::Response lambdaAnswer(int status, std::string type, std::string body) {
+  http::Response res = http::Response::json(status, std::move(body));
+  res.headers.push_back({"x-amzn-errortype", std::move(type)});
+  return res;
+}
+
+TEST(ErrorFromResponseTest, LambdaErrorsNameTheirTypeAndSayWhatToDo) {
+  auto e = errorFromResponse(
+      lambdaAnswer(
+          404, "ResourceNotFoundException",
+          R"({"Type":"User","message":"Function not found: arn:aws:lambda:x:function:f"})"),
+      "./.gust/token");
+  EXPECT_EQ(e.code, ErrorCode::kNotFound);
+  EXPECT_TRUE(e.message.starts_with(
+      "ResourceNotFoundException: Function not found: arn:aws:lambda:x:function:f; "))
+      << e.message;
+  EXPECT_NE(e.message.find("gust ls"), std::string::npos);
+
+  e = errorFromResponse(lambdaAnswer(429, "TooManyRequestsException",
+                                     R"({"Type":"User","message":"Rate Exceeded.",
+                                         "Reason":"ReservedFunctionConcurrentInvocationLimitExceeded",
+                                         "detail":"f has reserved concurrency 0"})"),
+                        "x");
+  EXPECT_EQ(e.code, ErrorCode::kResourceExhausted);
+  EXPECT_NE(e.message.find("Rate Exceeded. (ReservedFunctionConcurrentInvocationLimitExceeded): "
+                           "f has reserved concurrency 0"),
+            std::string::npos)
+      << e.message;
+  EXPECT_NE(e.message.find("gust concurrency reserved"), std::string::npos);
+
+  e = errorFromResponse(lambdaAnswer(409, "ResourceConflictException:http://internal",
+                                     R"({"Type":"User","message":"Alias already exists: live"})"),
+                        "x");
+  EXPECT_EQ(e.code, ErrorCode::kAlreadyExists);
+  EXPECT_EQ(e.message, "ResourceConflictException: Alias already exists: live");
+}
+
+TEST(ErrorFromResponseTest, ARejectedTokenSaysWhereItCameFromAndWhatToUse) {
+  auto e = errorFromResponse(
+      lambdaAnswer(
+          403, "UnrecognizedClientException",
+          R"({"Type":"User","message":"The security token included in the request is invalid."})"),
+      "$GUST_TOKEN");
+  EXPECT_EQ(e.code, ErrorCode::kUnauthenticated);
+  EXPECT_NE(e.message.find("rejected the API token from $GUST_TOKEN"), std::string::npos);
+  EXPECT_NE(e.message.find("--data-dir"), std::string::npos);
+
+  e = errorFromResponse(
+      http::Response::json(401, R"({"code":"Unauthenticated","message":"invalid bearer token"})"),
+      "/srv/gust/token");
+  EXPECT_EQ(e.code, ErrorCode::kUnauthenticated);
+  EXPECT_NE(e.message.find("from /srv/gust/token"), std::string::npos);
+}
+
+TEST(ErrorFromResponseTest, AnUnknownRouteSuggestsAnOlderServerAndOtherBodiesAreQuoted) {
+  auto e = errorFromResponse(
+      http::Response::json(404, R"({"code":"NotFound","message":"no route for GET /api/v1/x"})"),
+      "t");
+  EXPECT_EQ(e.code, ErrorCode::kNotFound);
+  EXPECT_NE(e.message.find("older than this gust CLI"), std::string::npos);
+
+  http::Response html;
+  html.status = 502;
+  html.body = "<html>bad gateway</html>";
+  e = errorFromResponse(html, "t");
+  EXPECT_EQ(e.message, "the server answered HTTP 502: <html>bad gateway</html>");
+}
+
 }  // namespace
 }  // namespace gust::cli
