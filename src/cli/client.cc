@@ -80,8 +80,7 @@ std::string tokenHint(std::string_view token_source) {
 // What to do after a Lambda API error of `type`, or "".
 std::string lambdaHint(std::string_view type) {
   if (type == "ResourceNotFoundException")
-    return "check the name with `gust ls`, versions with `gust describe NAME` and aliases with "
-           "`gust alias ls NAME`";
+    return "`gust ls` lists the functions, `gust describe NAME` a function's versions and aliases";
   if (type == "TooManyRequestsException")
     return "retry later, or change the function's reservation with `gust concurrency reserved "
            "set|rm NAME`";

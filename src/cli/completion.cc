@@ -153,7 +153,8 @@ void addCompletionCommand(CLI::App& app) {
   cmd->add_option("shell", *shell, "The shell")->required()->check(CLI::IsMember({"bash"}));
   cmd->footer("Load it with: source <(gust completion bash)");
   CLI::App* root = &app;
-  onRun(*cmd, [root] {
+  // `shell` can only be "bash" so far (the check above); the lambda keeps it alive for CLI11.
+  onRun(*cmd, [root, shell] {
     fmt::print("{}", bashCompletionScript(*root));
     return kExitOk;
   });

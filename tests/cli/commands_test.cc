@@ -1,6 +1,8 @@
 // Argument parsing and validation of the subcommands: what CLI11 refuses before any request.
 #include <gtest/gtest.h>
+
 #include <CLI/CLI.hpp>
+#include <cstdio>
 
 #include "cli/cli.h"
 
@@ -64,6 +66,14 @@ TEST_F(CommandsTest, InputIsCheckedBeforeTheServerIsAsked) {
             "RuntimeError:" + std::to_string(kExitError));
   EXPECT_EQ(parse("logs f --since yesterday --endpoint http://127.0.0.1:1"),
             "RuntimeError:" + std::to_string(kExitError));
+}
+
+TEST_F(CommandsTest, CompletionPrintsTheScript) {
+  ::testing::internal::CaptureStdout();
+  EXPECT_EQ(parse("completion bash"), "");
+  std::fflush(stdout);
+  std::string out = ::testing::internal::GetCapturedStdout();
+  EXPECT_NE(out.find("complete -o filenames -F _gust gust"), std::string::npos);
 }
 
 }  // namespace

@@ -91,6 +91,9 @@ class GustServer:
         """Runs the real gust CLI against this server; returns CompletedProcess (text)."""
         full_env = dict(os.environ)
         full_env.pop("GUST_TOKEN", None)
+        # Every client command finds this server through the environment.
+        full_env["GUST_ENDPOINT"] = self.url
+        full_env["GUST_DATA_DIR"] = self.data_dir
         full_env.update(env or {})
         cmd = [GUST_BIN, *args]
         if args and args[0] in ("deploy", "invoke", "ls", "describe", "rm"):

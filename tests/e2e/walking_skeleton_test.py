@@ -30,8 +30,8 @@ class WalkingSkeletonTest(unittest.TestCase):
         r = self.server.cli("invoke", "hello-python", "--payload", '{"name": "e2e"}')
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(json.loads(r.stdout), {"message": "Hello, e2e!"})
-        # The payload can come from stdin and from a file too.
-        r = self.server.cli("invoke", "hello-python", stdin='{"name": "stdin"}')
+        # The payload can come from stdin ("-") and from a file too.
+        r = self.server.cli("invoke", "hello-python", "--file", "-", stdin='{"name": "stdin"}')
         self.assertEqual(json.loads(r.stdout), {"message": "Hello, stdin!"})
         with tempfile.NamedTemporaryFile("w", suffix=".json") as f:
             f.write('{"name": "file"}')
@@ -94,7 +94,7 @@ class WalkingSkeletonTest(unittest.TestCase):
                              {"message": "Howdy, world!"})
             # ls / describe / rm
             self.assertIn("updatable", self.server.cli("ls").stdout)
-            described = json.loads(self.server.cli("describe", "updatable").stdout)
+            described = json.loads(self.server.cli("describe", "updatable", "-o", "json").stdout)
             self.assertEqual(described["environment"], {"GREETING": "Howdy"})
             self.assertEqual(len(described["code_sha256"]), 64)
             self.assertEqual(self.server.cli("rm", "updatable").returncode, 0)
