@@ -166,7 +166,9 @@ Error errorFromResponse(const http::Response& res, std::string_view token_source
       if (!reason.empty()) text += fmt::format(" ({})", reason);
       if (!detail.empty()) text += fmt::format(": {}", detail);
     }
-    ErrorCode code = codeFromStatus(res.status);
+    // Gust adds its own error code to Lambda's body; other servers leave the status to go by.
+    std::string code_name = body ? stringField(*body, "code") : std::string();
+    ErrorCode code = code_name.empty() ? codeFromStatus(res.status) : codeFromName(code_name);
     std::string hint = lambdaHint(type);
     if (type == "UnrecognizedClientException" || type == "MissingAuthenticationTokenException" ||
         code == ErrorCode::kUnauthenticated) {

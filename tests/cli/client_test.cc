@@ -120,6 +120,12 @@ TEST(ErrorFromResponseTest, LambdaErrorsNameTheirTypeAndSayWhatToDo) {
                         "x");
   EXPECT_EQ(e.code, ErrorCode::kAlreadyExists);
   EXPECT_EQ(e.message, "ResourceConflictException: Alias already exists: live");
+
+  // Gust's own code, when the body has one, is more precise than the status.
+  e = errorFromResponse(lambdaAnswer(400, "InvalidParameterValueException",
+                                     R"({"Type":"User","message":"m","code":"TooLarge"})"),
+                        "x");
+  EXPECT_EQ(e.code, ErrorCode::kTooLarge);
 }
 
 TEST(ErrorFromResponseTest, ARejectedTokenSaysWhereItCameFromAndWhatToUse) {
