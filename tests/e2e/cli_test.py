@@ -4,7 +4,6 @@ redeploy, publish, aliases with weights, concurrency, logs, rm; local invoke wit
 generate-event, completion and credentials."""
 import json
 import os
-import re
 import shutil
 import subprocess
 import tempfile
@@ -16,10 +15,10 @@ from gustserver import GUST_BIN, GustServer, function_dir
 UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 
 
-def run(*args, stdin=None, env=None):
+def run(*args, stdin=None):
     """The gust binary without a server."""
     return subprocess.run([GUST_BIN, *args], input=stdin, capture_output=True, text=True,
-                          env=env, timeout=120)
+                          timeout=120)
 
 
 class CliTest(unittest.TestCase):
@@ -27,6 +26,7 @@ class CliTest(unittest.TestCase):
     def setUpClass(cls):
         cls.server = GustServer().start()
         cls.work = tempfile.mkdtemp(prefix="gust-e2e-cli-")
+        os.chmod(cls.work, 0o711)  # sandboxed instances of local invoke reach their code in it
 
     @classmethod
     def tearDownClass(cls):
@@ -234,6 +234,16 @@ class CliTest(unittest.TestCase):
                           ["credentials"]])
 
     def test_local_invoke_runs_a_function_without_a_server(self):
+        # local invoke works in $TMPDIR: a private one shows that it cleans up after itself.
+        tmp = os.path.join(self.work, "tmp")
+        os.makedirs(tmp)
+        os.chmod(tmp, 0o711)
+        env = dict(os.environ, TMPDIR=tmp)
+
+        def run(*args, stdin=None):
+            return subprocess.run([GUST_BIN, *args], input=stdin, capture_output=True, text=True,
+                                  env=env, timeout=120)
+
         fn = os.path.join(self.work, "local-py")
         self.assertEqual(run("init", fn).returncode, 0)
         event = os.path.join(self.work, "event.json")
@@ -266,8 +276,7 @@ class CliTest(unittest.TestCase):
         r = run("local", "invoke", os.path.join(self.work, "nothing-here"))
         self.assertEqual(r.returncode, 2)
         self.assertIn("gust init", r.stderr)
-        self.assertFalse([d for d in os.listdir(tempfile.gettempdir())
-                          if d.startswith("gust-local-")], "local invoke left its work dir")
+        self.assertEqual(os.listdir(tmp), [], "local invoke left its work dir behind")
 
     def test_generate_event_prints_each_kind(self):
         for kind, key in (("apigateway-v1", "httpMethod"), ("apigateway-v2", "rawPath"),
