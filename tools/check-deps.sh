@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 
 declare -A allowed=(
   [common]="common"
+  [auth]="common auth"
   [store]="common store"
   [sandbox]="common sandbox"
   [runtime]="common sandbox runtime"
@@ -15,7 +16,7 @@ declare -A allowed=(
   [http]="common http"
   [gateway]="common http store control engine gateway"
   [cli]="common http control cli"
-  [exe]="common store sandbox runtime engine control http gateway cli exe"
+  [exe]="common auth store sandbox runtime engine control http gateway cli exe"
 )
 
 status=0

@@ -15,6 +15,8 @@ packages=(
   libgtest-dev libgmock-dev
   # the Python runtime inside sandboxes (Debian's /usr/bin/python3) and the e2e tests
   python3
+  # real AWS clients: tests/auth signs requests with botocore, boto3 and the AWS CLI
+  python3-boto3 awscli
   # building AWS's Node runtime interface client (npm aws-lambda-ric) for the provided-runtime test
   autoconf automake libtool
 )
