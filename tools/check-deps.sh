@@ -14,7 +14,7 @@ declare -A allowed=(
   [engine]="common runtime sandbox engine"
   [control]="common store control"
   [http]="common http"
-  [gateway]="common http store control engine gateway"
+  [gateway]="common http store control engine auth gateway"
   [cli]="common http control cli"
   [exe]="common auth store sandbox runtime engine control http gateway cli exe"
 )

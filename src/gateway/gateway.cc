@@ -10,6 +10,8 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "auth/credentials.h"
+#include "auth/sigv4.h"
 #include "common/crypto.h"
 #include "common/thread_pool.h"
 #include "control/function_config.h"
@@ -132,6 +134,9 @@ class Gateway::Impl {
                   lambda_.invoke(std::move(req), params, std::move(r));
                 });
     router_.add("GET", "/api/v1/functions/{name}/logs", bind(&Impl::getLogs));
+    router_.add("POST", "/api/v1/credentials", bind(&Impl::createCredential));
+    router_.add("GET", "/api/v1/credentials", bind(&Impl::listCredentials));
+    router_.add("DELETE", "/api/v1/credentials/{id}", bind(&Impl::revokeCredential));
     lambda_.addRoutes(router_);
   }
 
@@ -286,6 +291,67 @@ class Gateway::Impl {
                    outcome->record.revision, outcome->record.code_sha256.substr(0, 12));
       return http::Response::json(outcome->created ? 201 : 200,
                                   control::functionToJson(outcome->record));
+    });
+  }
+
+  // ---- Access keys ----------------------------------------------------------------------------
+
+  std::optional<http::Response> noCredentials() const {
+    if (options_.credentials) return std::nullopt;
+    return errorResponse(ErrorCode::kUnavailable,
+                         "this server was started without access keys; only its bearer token "
+                         "works");
+  }
+
+  void createCredential(http::Request&& req, const PathParams&, http::Responder respond) {
+    if (auto no = noCredentials()) return respond(std::move(*no));
+    offload(std::move(respond), [this, body = std::move(req.body)] {
+      std::string description;
+      if (!body.empty()) {
+        json::error_code ec;
+        json::value v = json::parse(body, ec);
+        const json::value* d = !ec && v.is_object() ? v.as_object().if_contains("description")
+                                                    : nullptr;
+        bool only_description = !ec && v.is_object() && v.as_object().size() == (d ? 1 : 0);
+        if (!only_description || (d && !d->is_string()))
+          return errorResponse(ErrorCode::kInvalidArgument,
+                               "the body must be a JSON object like {\"description\": \"ci\"} "
+                               "(or empty)");
+        if (d) description = std::string(d->as_string());
+      }
+      auto created = options_.credentials->create(description);
+      if (!created) return errorResponse(created.error());
+      spdlog::info("issued access key {}", created->access_key_id);
+      json::object o{{"access_key_id", created->access_key_id},
+                     {"secret_access_key", created->secret_access_key},
+                     {"description", created->description},
+                     {"created", created->created}};
+      return http::Response::json(201, json::serialize(o));
+    });
+  }
+
+  void listCredentials(http::Request&&, const PathParams&, http::Responder respond) {
+    if (auto no = noCredentials()) return respond(std::move(*no));
+    offload(std::move(respond), [this] {
+      auto keys = options_.credentials->list();
+      if (!keys) return errorResponse(keys.error());
+      json::array arr;
+      for (const auto& k : *keys)
+        arr.push_back(json::object{{"access_key_id", k.access_key_id},
+                                   {"description", k.description},
+                                   {"created", k.created}});
+      return http::Response::json(200, json::serialize(json::object{{"credentials", arr}}));
+    });
+  }
+
+  void revokeCredential(http::Request&&, const PathParams& params, http::Responder respond) {
+    if (auto no = noCredentials()) return respond(std::move(*no));
+    offload(std::move(respond), [this, id = params.at("id")] {
+      if (auto st = options_.credentials->revoke(id); !st) return errorResponse(st.error());
+      spdlog::info("revoked access key {}", id);
+      http::Response res;
+      res.status = 204;
+      return res;
     });
   }
 

@@ -7,15 +7,16 @@
 //   POST /api/v1/functions/{name}/invoke        synchronous invoke, Lambda-style headers
 //                                               (throttling: 429 TooManyRequestsException)
 //   GET  /api/v1/functions/{name}/logs          invocation logs (?since=&request_id=&limit=)
+//   POST /api/v1/credentials                    issue an access key for the AWS CLI/SDKs (201)
+//   GET  /api/v1/credentials                    list access keys (never their secrets)
+//   DELETE /api/v1/credentials/{id}             revoke one (204)
 //   /2015-03-31/..., /2017-10-31/..., /2019-09-30/..., /2016-08-19/...
 //                                               AWS Lambda's REST API (api/lambda-api.md)
 // Everything under /api/ needs `Authorization: Bearer <token>` (api/openapi.yaml); the Lambda
 // API takes that token or an AWS Signature Version 4 made with a key Gust issued.
 #pragma once
 
-#include <functional>
 #include <memory>
-#include <optional>
 #include <string>
 
 #include "common/result.h"
@@ -23,6 +24,9 @@
 
 namespace gust {
 class ThreadPool;
+namespace auth {
+class CredentialService;
+}
 namespace control {
 class FunctionService;
 }
@@ -33,13 +37,6 @@ class Engine;
 
 namespace gust::gateway {
 
-// Why an AWS Signature Version 4 check failed, in Lambda's terms.
-struct AwsAuthFailure {
-  int status = 403;
-  std::string type;  // x-amzn-ErrorType, e.g. InvalidSignatureException
-  std::string message;
-};
-
 struct GatewayOptions {
   std::string token;                                       // the control API's bearer token
   std::string token_hint = "the server's data directory";  // where users find it, for errors
@@ -48,9 +45,9 @@ struct GatewayOptions {
   int control_threads = 2;           // threads for blocking control-plane work (disk, SQLite)
   std::string region = "us-east-1";  // of the ARNs the Lambda API reports
   std::string account_id = "000000000000";  // likewise
-  // Verifies a request signed with AWS Signature Version 4 (Authorization: AWS4-HMAC-SHA256 …):
-  // nullopt when valid. Unset: such requests are refused.
-  std::function<std::optional<AwsAuthFailure>(const http::Request&)> verify_sigv4;
+  // The access keys that AWS Signature Version 4 requests are verified against, managed under
+  // /api/v1/credentials. Null: signed requests are refused (only the bearer token works).
+  auth::CredentialService* credentials = nullptr;
 };
 
 // Thread-safety: handle() may be called concurrently. `functions` and `engine` must outlive it.
