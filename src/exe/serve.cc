@@ -24,6 +24,7 @@
 #include "engine/engine.h"
 #include "exe/engine_host.h"
 #include "gateway/gateway.h"
+#include "gateway/store_credentials.h"
 #include "http/http.h"
 #include "store/blob_store.h"
 #include "store/log_writer.h"
@@ -73,36 +74,6 @@ Status ownerOnlyFile(const fs::path& path) {
     return Error::fromErrno("cannot chmod " + path.string(), errno);
   return okStatus();
 }
-
-// The access keys of the Lambda API's AWS Signature Version 4, kept in the metadata store.
-class StoreCredentials final : public auth::CredentialStore {
- public:
-  explicit StoreCredentials(store::Store& store) : store_(store) {}
-
-  Status putCredential(auth::StoredCredential c) override {
-    return store_.putCredential({std::move(c.access_key_id), std::move(c.sealed_secret),
-                                 std::move(c.description), std::move(c.created)});
-  }
-  Result<auth::StoredCredential> getCredential(std::string_view id) override {
-    GUST_ASSIGN_OR_RETURN(store::CredentialRecord c, store_.getCredential(id));
-    return fromRecord(std::move(c));
-  }
-  Result<std::vector<auth::StoredCredential>> listCredentials() override {
-    GUST_ASSIGN_OR_RETURN(auto records, store_.listCredentials());
-    std::vector<auth::StoredCredential> out;
-    out.reserve(records.size());
-    for (auto& c : records) out.push_back(fromRecord(std::move(c)));
-    return out;
-  }
-  Status deleteCredential(std::string_view id) override { return store_.deleteCredential(id); }
-
- private:
-  static auth::StoredCredential fromRecord(store::CredentialRecord c) {
-    return {std::move(c.access_key_id), std::move(c.sealed_secret), std::move(c.description),
-            std::move(c.created)};
-  }
-  store::Store& store_;
-};
 
 Result<std::string> loadOrCreateToken(const fs::path& path) {
   if (fs::exists(path)) {
@@ -224,7 +195,7 @@ int serve(const ServeArgs& args) {
   // Secrets of access keys are sealed with a key of this data directory.
   auto sealing_key = loadOrCreateKeyFile(data / "seal.key", kSealKeyBytes);
   if (!sealing_key) return fail(sealing_key.error());
-  StoreCredentials credential_store(**store);
+  gateway::StoreCredentials credential_store(**store);
   auth::CredentialService credentials(credential_store, std::move(*sealing_key));
 
   gateway::GatewayOptions gateway_options;

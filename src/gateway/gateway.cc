@@ -195,15 +195,27 @@ class Gateway::Impl {
   std::optional<http::Response> authenticateAws(const http::Request& req) const {
     auto header = req.header("authorization");
     if (header && header->starts_with("AWS4-")) {
-      if (!options_.verify_sigv4)
-        return lambdaError(
-            Error{ErrorCode::kUnauthenticated, "this server does not accept AWS signatures"},
-            "UnrecognizedClientException");
-      auto failure = options_.verify_sigv4(req);
-      if (!failure) return std::nullopt;
-      http::Response res =
-          lambdaError(Error{ErrorCode::kUnauthenticated, failure->message}, failure->type);
-      res.status = failure->status;
+      if (!options_.credentials)
+        return lambdaError(Error{ErrorCode::kUnauthenticated,
+                                 "this server does not accept AWS signatures; use its bearer "
+                                 "token"},
+                           "UnrecognizedClientException");
+      std::string_view target = req.target;
+      size_t question = target.find('?');
+      auth::SigV4Request signed_request;
+      signed_request.method = req.method;
+      signed_request.path = target.substr(0, question);
+      signed_request.query =
+          question == std::string_view::npos ? std::string_view() : target.substr(question + 1);
+      signed_request.headers.reserve(req.headers.size());
+      for (const auto& h : req.headers) signed_request.headers.emplace_back(h.name, h.value);
+      signed_request.body = req.body;
+      auto who = auth::verify(signed_request, options_.credentials->lookup(),
+                              std::chrono::system_clock::now());
+      if (who.ok()) return std::nullopt;
+      http::Response res = lambdaError(Error{ErrorCode::kUnauthenticated, who.failure().message},
+                                       who.failure().error_type);
+      res.status = who.failure().status;
       return res;
     }
     constexpr std::string_view kBearer = "Bearer ";
@@ -310,8 +322,8 @@ class Gateway::Impl {
       if (!body.empty()) {
         json::error_code ec;
         json::value v = json::parse(body, ec);
-        const json::value* d = !ec && v.is_object() ? v.as_object().if_contains("description")
-                                                    : nullptr;
+        const json::value* d =
+            !ec && v.is_object() ? v.as_object().if_contains("description") : nullptr;
         bool only_description = !ec && v.is_object() && v.as_object().size() == (d ? 1 : 0);
         if (!only_description || (d && !d->is_string()))
           return errorResponse(ErrorCode::kInvalidArgument,

@@ -13,11 +13,14 @@
 #include <future>
 #include <mutex>
 
+#include "auth/credentials.h"
+#include "auth/sigv4.h"
 #include "common/crypto.h"
 #include "control/function_config.h"
 #include "control/function_service.h"
 #include "control/zip.h"
 #include "engine/engine.h"
+#include "gateway/store_credentials.h"
 #include "store/blob_store.h"
 #include "store/sqlite/sqlite_store.h"
 
@@ -71,7 +74,10 @@ class GatewayTest : public ::testing::Test {
     store_ = std::move(store::openSqliteStore(root_ / "db").value());
     blobs_.emplace(std::move(store::BlobStore::open(root_ / "blobs").value()));
     functions_.emplace(*store_, *blobs_, root_ / "code");
+    credential_store_.emplace(*store_);
+    credentials_.emplace(*credential_store_, std::string(kSealKeyBytes, 'k'));
     GatewayOptions options;
+    options.credentials = &*credentials_;
     options.token = std::string(64, 'a');
     options.max_sync_payload_bytes = 1024;
     gateway_.emplace(options, *functions_, engine_);
@@ -114,6 +120,8 @@ class GatewayTest : public ::testing::Test {
   std::unique_ptr<store::Store> store_;
   std::optional<store::BlobStore> blobs_;
   std::optional<control::FunctionService> functions_;
+  std::optional<StoreCredentials> credential_store_;
+  std::optional<auth::CredentialService> credentials_;
   ScriptedEngine engine_;
   std::optional<Gateway> gateway_;
 };
@@ -406,7 +414,7 @@ TEST_F(LambdaApiTest, BadRequestsGetLambdasErrors) {
                     "MissingAuthenticationTokenException");
   expectLambdaError(call("GET", "/2015-03-31/functions/", "", false,
                          {{"authorization", "AWS4-HMAC-SHA256 Credential=x"}}),
-                    403, "UnrecognizedClientException");
+                    403, "IncompleteSignatureException");
   ASSERT_EQ(call("POST", "/2015-03-31/functions", createBody("f")).status, 201);
   expectLambdaError(call("POST", "/2015-03-31/functions/f/invocations", "{", true), 400,
                     "InvalidRequestContentException");
@@ -526,6 +534,51 @@ TEST_F(LambdaApiTest, ConcurrencySettings) {
             204);
   expectLambdaError(call("GET", "/2019-09-30/functions/f/provisioned-concurrency?Qualifier=1"), 404,
                     "ProvisionedConcurrencyConfigNotFoundException");
+}
+
+TEST_F(LambdaApiTest, AccessKeysSignRequests) {
+  auto res = call("POST", "/api/v1/credentials", R"({"description":"ci"})");
+  ASSERT_EQ(res.status, 201) << res.body;
+  auto key = parse(res.body);
+  std::string id(key.at("access_key_id").as_string());
+  std::string secret(key.at("secret_access_key").as_string());
+  res = call("GET", "/api/v1/credentials");
+  ASSERT_EQ(res.status, 200);
+  EXPECT_EQ(res.body.find(secret), std::string::npos);  // never shown again
+  EXPECT_EQ(parse(res.body).at("credentials").at(0).at("description").as_string(), "ci");
+
+  auto get = [&](std::string_view key_id, std::string_view sec,
+                 std::chrono::system_clock::time_point when = std::chrono::system_clock::now()) {
+    http::Request req;
+    req.method = "GET";
+    req.path = "/2015-03-31/functions/";
+    req.target = "/2015-03-31/functions/?MaxItems=5";
+    req.query = "MaxItems=5";
+    req.headers = {{"host", "127.0.0.1:8080"}, {"x-amz-date", auth::amzDate(when)}};
+    auth::SigV4Request s;
+    s.method = req.method;
+    s.path = req.path;
+    s.query = req.query;
+    for (const auto& h : req.headers) s.headers.emplace_back(h.name, h.value);
+    req.headers.push_back(
+        {"authorization",
+         auth::authorizationHeader(s, key_id, sec, "us-east-1", "lambda", {"host", "x-amz-date"})});
+    std::promise<http::Response> p;
+    auto f = p.get_future();
+    gateway_->handle(std::move(req), [&p](http::Response r) { p.set_value(std::move(r)); });
+    return f.get();
+  };
+  res = get(id, secret);
+  EXPECT_EQ(res.status, 200) << res.body;
+  expectLambdaError(get(id, std::string(40, 'x')), 403, "InvalidSignatureException");
+  expectLambdaError(get("GKIAUNKNOWNUNKNOWN22", secret), 403, "UnrecognizedClientException");
+  expectLambdaError(get(id, secret, std::chrono::system_clock::now() - std::chrono::hours(1)), 403,
+                    "InvalidSignatureException");
+  EXPECT_EQ(call("DELETE", "/api/v1/credentials/" + id).status, 204);
+  expectLambdaError(get(id, secret), 403, "UnrecognizedClientException");
+  EXPECT_EQ(call("DELETE", "/api/v1/credentials/" + id).status, 404);
+  EXPECT_EQ(call("POST", "/api/v1/credentials", R"({"description":1})").status, 400);
+  EXPECT_EQ(call("GET", "/api/v1/credentials", "", false).status, 401);
 }
 
 }  // namespace
