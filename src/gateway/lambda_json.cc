@@ -115,8 +115,10 @@ Result<int> getEphemeralStorage(const json::object& o) {
   const json::value& v = o.at("EphemeralStorage");
   if (!v.is_object() || !v.as_object().contains("Size"))
     return typeError("EphemeralStorage", "an object like {\"Size\": 512}");
-  return getInt(v.as_object(), "Size", control::kMinEphemeralStorageMb,
-                control::kMaxEphemeralStorageMb, "(MB)");
+  auto size = getInt(v.as_object(), "Size", control::kMinEphemeralStorageMb,
+                     control::kMaxEphemeralStorageMb, "(MB)");
+  if (!size) return Error::invalid("EphemeralStorage." + size.error().message);  // the full name
+  return size;
 }
 
 // Fields of CreateFunction / UpdateFunctionConfiguration that Gust accepts only with the value

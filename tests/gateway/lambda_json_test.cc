@@ -129,6 +129,8 @@ TEST(CreateFunction, ErrorsNameTheField) {
       {createBody(R"(,"MemorySize":64)"), "MemorySize: 64 is out of range; allowed: 128 to 10240"},
       {createBody(R"(,"Timeout":"3")"), "Timeout: must be an integer"},
       {createBody(R"(,"Timeout":901)"), "Timeout: 901 is out of range"},
+      {createBody(R"(,"EphemeralStorage":{"Size":511})"),
+       "EphemeralStorage.Size: 511 is out of range; allowed: 512 to 10240"},
       {createBody(R"(,"VpcConfig":{"SubnetIds":["s"]})"), "VpcConfig: not supported"},
       {createBody(R"(,"Layers":["arn:x"])"), "Layers: not supported"},
       {createBody(R"(,"Architectures":["arm64"])"), "Architectures other than"},
