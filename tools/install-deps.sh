@@ -19,6 +19,8 @@ packages=(
   python3-boto3 awscli
   # building AWS's Node runtime interface client (npm aws-lambda-ric) for the provided-runtime test
   autoconf automake libtool
+  # AWS clients that the Lambda API's e2e tests drive (the JavaScript SDK comes from npm)
+  awscli python3-boto3
 )
 
 missing=()

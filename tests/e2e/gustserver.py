@@ -1,4 +1,5 @@
 """Starts and stops a real `gust serve` for end-to-end tests, and runs the real CLI."""
+import hashlib
 import json
 import os
 import re
@@ -7,6 +8,7 @@ import signal
 import subprocess
 import tempfile
 import time
+import unittest
 import urllib.error
 import urllib.request
 
@@ -100,6 +102,33 @@ class GustServer:
             cmd += ["--endpoint", self.url, "--data-dir", self.data_dir]
         return subprocess.run(cmd, input=stdin, capture_output=True, text=True, env=full_env,
                               timeout=120)
+
+
+def npm_install(source_dir, cache_variable, installed, hint=""):
+    """Installs the npm packages pinned by source_dir's package.json and package-lock.json with
+    `npm ci` into a directory named by the lock file's hash, under $cache_variable (the build dir)
+    or else the temp dir, and returns that directory; a later run reuses it. `installed` is a path
+    in it that exists once the install has succeeded. If the npm registry cannot be reached the
+    calling test is skipped, saying why; any other failure raises, with `hint` on what to do."""
+    with open(os.path.join(source_dir, "package-lock.json"), "rb") as f:
+        key = hashlib.sha256(f.read()).hexdigest()[:16]
+    root = os.path.join(os.environ.get(cache_variable, tempfile.gettempdir()), key)
+    if os.path.exists(os.path.join(root, installed)):
+        return root
+    os.makedirs(root, exist_ok=True)
+    for name in ("package.json", "package-lock.json"):
+        shutil.copy(os.path.join(source_dir, name), root)
+    r = subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=root, capture_output=True,
+                       text=True, timeout=900)
+    unreachable = ("ENOTFOUND", "EAI_AGAIN", "ETIMEDOUT", "ECONNREFUSED", "ECONNRESET")
+    if r.returncode != 0 and any(code in r.stdout + r.stderr for code in unreachable):
+        # No registry, no client to test: say so instead of failing the whole suite.
+        raise unittest.SkipTest(f"the npm registry is unreachable, so the packages of "
+                                f"{source_dir} cannot be installed:\n" + r.stderr[-1000:])
+    if r.returncode != 0 or not os.path.exists(os.path.join(root, installed)):
+        raise RuntimeError(f"npm ci in {root} failed{hint}:\n" + r.stdout[-3000:] +
+                           r.stderr[-3000:])
+    return root
 
 
 def example(name):
