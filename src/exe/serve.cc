@@ -207,6 +207,7 @@ int serve(const ServeArgs& args) {
   if (auto st = gateway->configureEngine(); !st)
     spdlog::warn("some functions could not be configured: {}", st.error().message);
 
+  listen->refusal = &gateway::Gateway::refusal;
   auto server = http::Server::start(
       *listen, [gw = gateway.get()](http::Request&& req, http::Responder respond) {
         gw->handle(std::move(req), std::move(respond));

@@ -109,6 +109,12 @@ std::string isoTime(int64_t ms) {
 constexpr int kDefaultLogLimit = 100;
 constexpr int kMaxLogLimit = 1000;
 
+// The Lambda API's dated paths, e.g. /2015-03-31/functions.
+bool isLambdaPath(std::string_view path) {
+  return path.size() > 12 && path[0] == '/' && path[1] == '2' && path[5] == '-' && path[8] == '-' &&
+         path[11] == '/';
+}
+
 }  // namespace
 
 class Gateway::Impl {
@@ -182,12 +188,6 @@ class Gateway::Impl {
     return [this, method](http::Request&& req, const PathParams& params, http::Responder r) {
       (this->*method)(std::move(req), params, std::move(r));
     };
-  }
-
-  // The Lambda API's dated paths, e.g. /2015-03-31/functions.
-  static bool isLambdaPath(std::string_view path) {
-    return path.size() > 12 && path[0] == '/' && path[1] == '2' && path[5] == '-' &&
-           path[8] == '-' && path[11] == '/';
   }
 
   // The Lambda API takes AWS Signature Version 4 (AWS CLI and SDKs) or the bearer token (the
@@ -438,6 +438,20 @@ Gateway::Gateway(GatewayOptions options, control::FunctionService& functions,
 Gateway::~Gateway() = default;
 
 Status Gateway::configureEngine() { return impl_->configureEngine(); }
+
+http::Response Gateway::refusal(std::string_view target, int status, std::string_view message) {
+  ErrorCode code = status == 400 ? ErrorCode::kInvalidArgument : ErrorCode::kTooLarge;
+  Error error{code, std::string(message)};
+  if (!isLambdaPath(target.substr(0, target.find('?')))) {
+    http::Response res = errorResponse(error);
+    res.status = status;
+    return res;
+  }
+  http::Response res = lambdaError(
+      error, status == 400 ? "InvalidRequestContentException" : "RequestTooLargeException");
+  res.status = status;
+  return res;
+}
 
 void Gateway::handle(http::Request&& request, http::Responder respond) {
   try {

@@ -64,6 +64,11 @@ class Gateway {
   // Blocking (reads the store); a function that cannot be resolved is skipped and reported.
   Status configureEngine();
 
+  // The answer to a request the HTTP server refuses before the gateway sees it (413, 431, 400):
+  // Lambda's error shape on the Lambda API's paths, the control API's elsewhere. For
+  // http::ServerOptions::refusal.
+  static http::Response refusal(std::string_view target, int status, std::string_view message);
+
  private:
   class Impl;
   std::unique_ptr<Impl> impl_;

@@ -59,6 +59,10 @@ struct ServerOptions {
   // after being idle this long, so slow or half-open clients cannot pin the server.
   std::chrono::milliseconds read_timeout{std::chrono::seconds(30)};
   std::chrono::milliseconds idle_timeout{std::chrono::seconds(60)};
+  // Builds the answer to a request the server refuses itself (413 body too large, 431 headers
+  // too large, 400 malformed), given the request target when it was read (else empty), so the
+  // application can answer in its own error shape. Unset: {"code", "message"} JSON.
+  std::function<Response(std::string_view target, int status, std::string_view message)> refusal;
 };
 
 // Thread-safety: port() and stop() may be called from any thread. The destructor stops.

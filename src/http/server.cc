@@ -36,8 +36,10 @@ std::string lower(std::string_view s) {
   return out;
 }
 
-Response errorResponse(int status, std::string_view message) {
-  return Response::json(status, fmt::format(R"({{"code":"BadRequest","message":"{}"}})", message));
+// The default answer to a request the server refuses itself.
+Response refusalResponse(int status, std::string_view message) {
+  return Response::json(status, fmt::format(R"({{"code":"{}","message":"{}"}})",
+                                            status == 400 ? "BadRequest" : "TooLarge", message));
 }
 
 class Session : public std::enable_shared_from_this<Session> {
@@ -52,6 +54,11 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
  private:
+  Response refuse(std::string_view target, int status, std::string_view message) const {
+    return options_.refusal ? options_.refusal(target, status, message)
+                            : refusalResponse(status, message);
+  }
+
   void readRequest() {
     parser_.emplace();
     parser_->body_limit(options_.max_body_bytes);
@@ -70,18 +77,16 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     if (ec == bhttp::error::body_limit) {
       return writeResponse(
-          Response::json(413, fmt::format(R"({{"code":"TooLarge","message":"request body )"
-                                          R"(exceeds the limit of {} bytes"}})",
-                                          options_.max_body_bytes)),
+          refuse(std::string(parser_->get().target()), 413,
+                 fmt::format("request body exceeds the limit of {} bytes; send a smaller one",
+                             options_.max_body_bytes)),
           false);
     }
     if (ec == bhttp::error::header_limit) {
-      return writeResponse(
-          Response::json(431, R"({"code":"TooLarge","message":"request headers too large"})"),
-          false);
+      return writeResponse(refuse("", 431, "request headers too large"), false);
     }
     if (ec) {
-      return writeResponse(errorResponse(400, "malformed HTTP request"), false);
+      return writeResponse(refuse("", 400, "malformed HTTP request"), false);
     }
     ++requests_;
     auto msg = parser_->release();
@@ -90,7 +95,7 @@ class Session : public std::enable_shared_from_this<Session> {
     req.target = std::string(msg.target());
     auto parsed = boost::urls::parse_origin_form(msg.target());
     if (!parsed) {
-      return writeResponse(errorResponse(400, "malformed request target"), false);
+      return writeResponse(refuse("", 400, "malformed request target"), false);
     }
     req.path = parsed->path();
     req.query = std::string(parsed->encoded_query());

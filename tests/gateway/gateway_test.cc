@@ -581,5 +581,17 @@ TEST_F(LambdaApiTest, AccessKeysSignRequests) {
   EXPECT_EQ(call("GET", "/api/v1/credentials", "", false).status, 401);
 }
 
+TEST(GatewayRefusal, LambdaPathsGetLambdasShape) {
+  auto res = Gateway::refusal("/2015-03-31/functions?x=1", 413, "too big");
+  EXPECT_EQ(res.status, 413);
+  EXPECT_EQ(res.header("x-amzn-errortype"), "RequestTooLargeException");
+  EXPECT_EQ(boost::json::parse(res.body).at("message").as_string(), "too big");
+  res = Gateway::refusal("/api/v1/functions", 413, "too big");
+  EXPECT_EQ(res.status, 413);
+  EXPECT_FALSE(res.header("x-amzn-errortype").has_value());
+  EXPECT_EQ(boost::json::parse(res.body).at("code").as_string(), "TooLarge");
+  EXPECT_EQ(Gateway::refusal("", 400, "bad").status, 400);
+}
+
 }  // namespace
 }  // namespace gust::gateway
