@@ -530,6 +530,18 @@ class LambdaApi::Impl : public std::enable_shared_from_this<LambdaApi::Impl> {
     if (!in) return lambdaError(in.error());
     auto record =
         functions_.publishVersion(*name, in->description, in->code_sha256_hex, in->revision_id);
+    if (!record && record.error().code == ErrorCode::kFailedPrecondition &&
+        !in->code_sha256_hex.empty()) {
+      // Say it in the client's terms: CodeSha256 is base64 on this API.
+      auto latest = functions_.get(*name);
+      if (latest && latest->code_sha256 != in->code_sha256_hex)
+        return lambdaError(
+            {ErrorCode::kFailedPrecondition,
+             fmt::format("CodeSha256 {} does not match the function's current code ({}); read "
+                         "it again with GetFunctionConfiguration, or omit CodeSha256",
+                         lambda::hexToBase64(in->code_sha256_hex),
+                         lambda::hexToBase64(latest->code_sha256))});
+    }
     if (!record) return lambdaError(record.error());
     spdlog::info("published {} version {}", *name, record->version);
     return jsonResponse(201, lambda::functionConfiguration(options_.account, *record));
