@@ -15,11 +15,10 @@ packages=(
   libgtest-dev libgmock-dev
   # the Python runtime inside sandboxes (Debian's /usr/bin/python3) and the e2e tests
   python3
-  # real AWS clients: tests/auth signs requests with botocore, boto3 and the AWS CLI
-  python3-boto3 awscli
   # building AWS's Node runtime interface client (npm aws-lambda-ric) for the provided-runtime test
   autoconf automake libtool
-  # AWS clients that the Lambda API's e2e tests drive (the JavaScript SDK comes from npm)
+  # AWS clients that the Lambda API's e2e tests drive (the JavaScript SDK comes from npm), and
+  # that tests/auth signs requests with (botocore, boto3, the AWS CLI)
   awscli python3-boto3
 )
 

@@ -144,8 +144,8 @@ Result<std::string> CredentialService::secretFor(std::string_view access_key_id)
   Result<std::string> secret = open(sealing_key_, record->sealed_secret, credentialSealContext(id));
   if (!secret.ok()) {
     return Error::internal(fmt::format(
-        "the stored secret of access key {} cannot be opened ({}); was the data directory's "
-        "credentials key replaced? Revoke the key and create a new one",
+        "the stored secret of access key {} cannot be opened ({}); was the server's sealing key "
+        "replaced? Revoke the key and create a new one",
         id, secret.error().message));
   }
   std::lock_guard lock(mu_);
