@@ -9,7 +9,9 @@
 // Prints medians and tails. Bounded in count (flags) and in time (--max-seconds).
 // --sandbox namespace (needs root) uses the isolated sandbox with cgroups, as gust serve does;
 // its cold starts then come from the pool of pre-started instances (--prestarted N, 0 disables),
-// which is given time to refill before each one (a pool hit, not a burst).
+// which is given time to refill before each one (a pool hit, not a burst). --network egress gives
+// the functions outbound networking (veth + NAT, namespace sandbox only); such functions never
+// use the pre-started pool, so compare with --network none --prestarted 0 for its added cost.
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -33,6 +35,7 @@
 #include "engine/engine.h"
 #include "runtime/runtime.h"
 #include "sandbox/linux/cgroups.h"
+#include "sandbox/linux/egress_network.h"
 #include "sandbox/linux/namespace_sandbox.h"
 #include "sandbox/linux/process_sandbox.h"
 #include "sandbox/sandbox.h"
@@ -51,6 +54,7 @@ struct Args {
   int density = 200;
   int max_seconds = 300;
   int prestarted = 2;
+  std::string network = "none";
 };
 
 double ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
@@ -125,6 +129,14 @@ class Bench {
       gust::sandbox::NamespaceSandboxOptions options;
       options.cgroups = cgroups_.get();
       options.scratch_root = scratch;
+      if (args_.network == "egress") {
+        gust::sandbox::EgressOptions egress_options;
+        egress_options.owner = "bench" + std::to_string(::getpid());
+        auto egress = gust::sandbox::EgressNetwork::start(egress_options);
+        if (!egress.ok()) die(egress.error().message);
+        egress_ = std::move(*egress);
+        options.egress = egress_.get();
+      }
       auto made = gust::sandbox::makeNamespaceSandbox(options);
       if (!made.ok()) die(made.error().message);
       sandbox_ = std::move(*made);
@@ -154,6 +166,7 @@ class Bench {
     spec->environment = {{"GREETING", "Hello"}};
     spec->code_dir = fs::path(GUST_SOURCE_DIR) / "examples" / "hello-python";
     spec->revision = 1;
+    if (args_.network == "egress") spec->network = gust::sandbox::Network::kEgress;
     return spec;
   }
 
@@ -188,7 +201,8 @@ class Bench {
   void cold() {
     auto engine = makeEngine();
     std::vector<double> v;
-    bool pooled = args_.prestarted > 0 && sandbox_->canAttachCode();
+    bool pooled =
+        args_.prestarted > 0 && sandbox_->canAttachCode() && args_.network == "none";
     for (int i = 0; i < args_.cold + 3 && Clock::now() < deadline_; ++i) {
       while (pooled && engine->prestartedCount() < args_.prestarted && Clock::now() < deadline_)
         std::this_thread::sleep_for(1ms);
@@ -196,7 +210,10 @@ class Bench {
       if (i >= 3) v.push_back(dt);  // the first few warm the page cache
       engine->evict("cold-" + std::to_string(i));
     }
-    report(pooled ? "cold start (engine, pool)" : "cold start (engine)", v);
+    report(pooled                       ? "cold start (engine, pool)"
+           : args_.network == "egress" ? "cold start (engine, egress)"
+                                       : "cold start (engine)",
+           v);
   }
 
   void spawnRate() {
@@ -204,6 +221,7 @@ class Bench {
     spec.argv = {"/usr/bin/true"};
     spec.code_dir = fs::path(GUST_SOURCE_DIR) / "examples" / "hello-python";
     spec.runtime_dir = runtime_dir_;
+    if (args_.network == "egress") spec.network = gust::sandbox::Network::kEgress;
     const int threads = 2;
     std::atomic<int> left{args_.spawn};
     auto t0 = Clock::now();
@@ -257,6 +275,7 @@ class Bench {
   fs::path work_;
   fs::path runtime_dir_;
   std::unique_ptr<gust::sandbox::CgroupManager> cgroups_;  // outlives the sandbox
+  std::unique_ptr<gust::sandbox::EgressNetwork> egress_;   // likewise
   std::unique_ptr<gust::sandbox::Sandbox> sandbox_;
   Clock::time_point deadline_;
 };
@@ -282,10 +301,13 @@ int main(int argc, char** argv) {
       args.sandbox = argv[i + 1];
     else if (k == "--prestarted")
       args.prestarted = v;
+    else if (k == "--network")
+      args.network = argv[i + 1];
     else {
       std::fprintf(stderr,
                    "usage: engine_bench [--warm N] [--cold N] [--spawn N] [--density N] "
-                   "[--max-seconds S] [--sandbox process|namespace] [--prestarted N]\n");
+                   "[--max-seconds S] [--sandbox process|namespace] [--prestarted N] "
+                   "[--network none|egress]\n");
       return 2;
     }
   }
@@ -294,8 +316,8 @@ int main(int argc, char** argv) {
   ::chmod(work.c_str(), 0711);
   {
     Bench bench(args, work);
-    std::printf("engine benchmark, sandbox=%s, %u cores\n", args.sandbox.c_str(),
-                std::thread::hardware_concurrency());
+    std::printf("engine benchmark, sandbox=%s, network=%s, %u cores\n", args.sandbox.c_str(),
+                args.network.c_str(), std::thread::hardware_concurrency());
     bench.warm();
     bench.cold();
     bench.spawnRate();

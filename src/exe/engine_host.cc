@@ -8,6 +8,7 @@
 
 #include "runtime/runtime.h"
 #include "sandbox/linux/cgroups.h"
+#include "sandbox/linux/egress_network.h"
 #include "sandbox/linux/namespace_sandbox.h"
 #include "sandbox/linux/process_sandbox.h"
 
@@ -67,6 +68,25 @@ Result<std::unique_ptr<EngineHost>> EngineHost::start(EngineHostOptions options)
     sandbox::NamespaceSandboxOptions sandbox_options;
     sandbox_options.cgroups = host->cgroups_.get();
     sandbox_options.scratch_root = data / "sandboxes";
+    sandbox_options.egress_unavailable = options.egress_off_reason;
+    if (!options.egress_subnet.empty()) {
+      // Host state (an nftables table, ip_forward) for as long as the host runs.
+      sandbox::EgressOptions egress_options;
+      egress_options.owner = options.egress_owner;
+      GUST_ASSIGN_OR_RETURN(egress_options.range, sandbox::parseIpv4Net(options.egress_subnet));
+      egress_options.dns = options.egress_dns;
+      auto egress = sandbox::EgressNetwork::start(egress_options);
+      if (egress) {
+        host->egress_ = std::move(*egress);
+        sandbox_options.egress = host->egress_.get();
+        spdlog::info("{}", host->egress_->describe());
+      } else {
+        sandbox_options.egress_unavailable =
+            "network egress is unavailable on this server: " + egress.error().message;
+        spdlog::warn("{}; functions with network: egress will not start",
+                     sandbox_options.egress_unavailable);
+      }
+    }
     GUST_ASSIGN_OR_RETURN(host->sandbox_, sandbox::makeNamespaceSandbox(sandbox_options));
     host->description_ =
         fmt::format("namespaces, read-only root, seccomp; {}", host->cgroups_->describe());
@@ -85,6 +105,7 @@ EngineHost::~EngineHost() {
   if (engine_) engine_->shutdown();
   engine_.reset();
   sandbox_.reset();
+  egress_.reset();
   cgroups_.reset();
 }
 

@@ -8,12 +8,14 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/result.h"
 #include "engine/engine.h"
 
 namespace gust::sandbox {
 class CgroupManager;
+class EgressNetwork;
 class Sandbox;
 }  // namespace gust::sandbox
 
@@ -29,6 +31,17 @@ struct EngineHostOptions {
   // an earlier run are removed at start — only for a parent no other live process uses.
   std::string cgroup_parent;
   bool cleanup_stale_cgroups = true;
+  // Network egress for the namespace sandbox (sandbox/linux/egress_network.h): the IPv4 range
+  // its block of sandbox addresses comes from (validated by the caller), the sandboxes'
+  // resolvers (empty: the host's) and the name of its nftables table (one per data dir, like
+  // cgroup_parent). An empty range leaves the host untouched: functions with `network: egress`
+  // then fail to start, saying `egress_off_reason`. A host that cannot do egress is no error
+  // either: the reason is logged and given to those functions.
+  std::string egress_subnet;
+  std::vector<std::string> egress_dns;
+  std::string egress_owner;
+  std::string egress_off_reason =
+      "network egress is not set up here; run the function under gust serve";
   engine::EngineOptions engine;  // runtime_dir is set by start()
 };
 
@@ -52,6 +65,7 @@ class EngineHost {
 
   // Declared in the order they are made; destroyed in reverse.
   std::unique_ptr<sandbox::CgroupManager> cgroups_;  // null with the process sandbox
+  std::unique_ptr<sandbox::EgressNetwork> egress_;   // null without egress
   std::unique_ptr<sandbox::Sandbox> sandbox_;
   std::unique_ptr<engine::Engine> engine_;
   std::string description_;

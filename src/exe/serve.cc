@@ -26,6 +26,7 @@
 #include "gateway/gateway.h"
 #include "gateway/store_credentials.h"
 #include "http/http.h"
+#include "sandbox/linux/egress_rules.h"
 #include "store/blob_store.h"
 #include "store/log_writer.h"
 #include "store/sqlite/sqlite_store.h"
@@ -43,7 +44,43 @@ struct ServeArgs {
   std::string log_level = "info";
   std::string sandbox = "namespace";
   int prestarted = 2;
+  std::string egress_subnet = "10.200.0.0/16";
+  std::string egress_dns;
 };
+
+// --egress-dns: comma-separated IPv4 addresses.
+Result<std::vector<std::string>> parseDnsList(const std::string& list) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= list.size() && !list.empty()) {
+    size_t comma = list.find(',', start);
+    std::string item = list.substr(start, comma == std::string::npos ? comma : comma - start);
+    if (auto ip = sandbox::parseIpv4(item); !ip)
+      return Error::invalid(fmt::format("--egress-dns: {}", ip.error().message));
+    out.push_back(item);
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return out;
+}
+
+// --egress-subnet and --egress-dns into the engine host's options. Bad values are errors; a host
+// that cannot do egress is not (EngineHost logs why, and functions with `network: egress` fail
+// to start with the reason).
+Status configureEgress(const ServeArgs& args, const fs::path& data, EngineHostOptions* options) {
+  if (args.egress_subnet == "off") {
+    options->egress_off_reason =
+        "network egress is off on this server (gust serve --egress-subnet off); restart it "
+        "without that option to allow it";
+    return okStatus();
+  }
+  if (auto range = sandbox::parseIpv4Net(args.egress_subnet); !range)
+    return Error::invalid("--egress-subnet: " + range.error().message);
+  options->egress_subnet = args.egress_subnet;
+  GUST_ASSIGN_OR_RETURN(options->egress_dns, parseDnsList(args.egress_dns));
+  options->egress_owner = sha256Hex(data.string()).substr(0, 12);  // one table per data dir
+  return okStatus();
+}
 
 Result<http::ServerOptions> parseListen(std::string_view listen) {
   auto bad = [&] {
@@ -151,6 +188,7 @@ int serve(const ServeArgs& args) {
   // One cgroup parent per data dir, so servers with other data dirs (tests, other users) never
   // remove each other's groups as stale.
   host_options.cgroup_parent = "gust-" + sha256Hex(data.string()).substr(0, 12);
+  if (auto st = configureEgress(args, data, &host_options); !st) return fail(st.error());
   engine::EngineOptions& engine_options = host_options.engine;
   engine_options.idle_timeout = std::chrono::seconds(args.idle_timeout_s);
   // Only sandboxes that can attach code to a running process use it (the namespace sandbox).
@@ -266,6 +304,13 @@ void addServeCommand(CLI::App& app) {
                   "(python3.11, namespace sandbox); 0 disables")
       ->check(CLI::Range(0, 64))
       ->capture_default_str();
+  cmd->add_option("--egress-subnet", args->egress_subnet,
+                  "IPv4 range this server takes a /20 of for sandboxes with network: egress "
+                  "(NATed; needs nftables), or off")
+      ->capture_default_str();
+  cmd->add_option("--egress-dns", args->egress_dns,
+                  "Comma-separated resolvers for sandboxes with network: egress (default: the "
+                  "host's, less those on loopback or the host itself)");
   cmd->callback([args] {
     if (int code = serve(*args); code != 0) throw CLI::RuntimeError(code);
   });

@@ -29,6 +29,7 @@
 #include <cerrno>
 #include <cstring>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -41,6 +42,7 @@
 #include "common/unique_fd.h"
 #include "sandbox/linux/cgroups.h"
 #include "sandbox/linux/child_steps.h"
+#include "sandbox/linux/egress_network.h"
 #include "sandbox/linux/mount_into.h"
 #include "sandbox/linux/seccomp.h"
 
@@ -153,6 +155,7 @@ enum class ChildStep : int {
   kDeathSignal = 1,
   kParentGone,
   kPropagation,
+  kNetns,
   kRoot,  // + op index
   kHostname,
   kLoopback,
@@ -180,6 +183,8 @@ const char* stepName(ChildStep step) {
       return "waiting for the host";
     case ChildStep::kPropagation:
       return "making mounts private";
+    case ChildStep::kNetns:
+      return "joining the sandbox's network namespace";
     case ChildStep::kRoot:
       return "building the root";
     case ChildStep::kHostname:
@@ -229,6 +234,7 @@ struct ChildPlan {
   int error_fd = -1;    // write end of the CLOEXEC error pipe
   int sync_fd = -1;     // read end of the "go" pipe: the host attached the cgroup
   int control_fd = -1;  // child end of the control socket: Runtime API fd out, exit status out
+  int netns_fd = -1;    // egress: the prepared network namespace to join (else the clone's own)
   const RawOp* ops = nullptr;
   size_t op_count = 0;
   const char* hostname = nullptr;
@@ -458,12 +464,17 @@ int runtimeApiListener() {
   if (rawMount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0)
     childFail(error_fd, ChildStep::kPropagation, errno);
 
+  // 2b. Egress: the network namespace the host prepared (eth0, address, default route) instead
+  //     of the empty one the clone would have made.
+  if (plan.netns_fd >= 0 && ::syscall(SYS_setns, plan.netns_fd, CLONE_NEWNET) != 0)
+    childFail(error_fd, ChildStep::kNetns, errno);
+
   // 3. The root file system, in the recipe's order, ending with pivot_root and a read-only "/".
   for (size_t i = 0; i < plan.op_count; ++i) {
     if (runOp(plan.ops[i]) != 0) childFail(error_fd, ChildStep::kRoot, errno, static_cast<int>(i));
   }
 
-  // 4. Identity and network: a fixed hostname, loopback up (the only interface of the netns).
+  // 4. Identity and network: a fixed hostname, loopback up (with egress, eth0 is up already).
   if (::syscall(SYS_sethostname, plan.hostname, plan.hostname_len) != 0)
     childFail(error_fd, ChildStep::kHostname, errno);
   if (bringUpLoopback() != 0) childFail(error_fd, ChildStep::kLoopback, errno);
@@ -569,7 +580,8 @@ class NamespaceProcess final : public Process {
  public:
   NamespaceProcess(pid_t pid, UniqueFd pidfd, UniqueFd channel, UniqueFd out, UniqueFd err,
                    UniqueFd control, UniqueFd runtime_api, std::unique_ptr<Cgroup> cgroup,
-                   UidLease uid, bool code_attached, uint64_t tmp_bytes, bool with_cgroups)
+                   UidLease uid, std::optional<EgressLease> egress, bool code_attached,
+                   uint64_t tmp_bytes, bool with_cgroups)
       : code_attached_(code_attached),
         tmp_bytes_(tmp_bytes),
         with_cgroups_(with_cgroups),
@@ -581,7 +593,8 @@ class NamespaceProcess final : public Process {
         control_(std::move(control)),
         runtime_api_(std::move(runtime_api)),
         cgroup_(std::move(cgroup)),
-        uid_(std::move(uid)) {}
+        uid_(std::move(uid)),
+        egress_(std::move(egress)) {}
 
   ~NamespaceProcess() override {
     kill();
@@ -680,6 +693,8 @@ class NamespaceProcess final : public Process {
   // Freed with the members, after the destructor body reaped every process of the sandbox and
   // removed its cgroup: no process of this uid is left when the slot is reused.
   UidLease uid_;
+  // Freed after the reap too: deletes the veth pair, so its addresses are free for the next.
+  std::optional<EgressLease> egress_;
   std::optional<int> status_;
   std::atomic<bool> killed_{false};
 };
@@ -765,10 +780,16 @@ class NamespaceSandbox final : public Sandbox {
   Result<std::unique_ptr<Process>> spawn(const SpawnSpec& spec) override {
     if (spec.argv.empty() || spec.argv[0].empty() || spec.argv[0][0] != '/')
       return Error::invalid("sandbox spawn: argv[0] must be an absolute path");
-    if (spec.network == Network::kEgress)
-      return Error::invalid(
-          "network egress is not supported yet by the namespace sandbox; deploy the function "
-          "without network access");
+    // 0. Egress: a prepared network namespace (from the pool when it has one).
+    std::optional<EgressLease> egress;
+    if (spec.network == Network::kEgress) {
+      if (options_.egress == nullptr) return Error::unavailable(options_.egress_unavailable);
+      auto lease = options_.egress->take();
+      if (!lease)
+        return Error{lease.error().code,
+                     "cannot give the sandbox network egress: " + lease.error().message};
+      egress = std::move(*lease);
+    }
 
     // 1. Identity and cgroup.
     auto slot = uids_->acquire();
@@ -804,7 +825,8 @@ class NamespaceSandbox final : public Sandbox {
     }
     uint64_t tmp_bytes = tmpBytesFor(spec.limits, options_.cgroups != nullptr);
     RootRecipe recipe =
-        buildRecipe(spec.code_dir.string(), spec.runtime_dir.string(), uid, gid, tmp_bytes);
+        buildRecipe(spec.code_dir.string(), spec.runtime_dir.string(), uid, gid, tmp_bytes,
+                    egress ? options_.egress->resolvConf() : std::string());
     std::vector<RawOp> raw_ops;
     raw_ops.reserve(recipe.ops().size());
     for (const auto& op : recipe.ops())
@@ -853,6 +875,7 @@ class NamespaceSandbox final : public Sandbox {
     plan.error_fd = error_write.get();
     plan.sync_fd = sync_read.get();
     plan.control_fd = control_child.get();
+    plan.netns_fd = egress ? egress->netnsFd() : -1;
     plan.ops = raw_ops.data();
     plan.op_count = raw_ops.size();
     plan.hostname = options_.hostname.c_str();
@@ -881,7 +904,9 @@ class NamespaceSandbox final : public Sandbox {
     //    signals stay blocked across the clone so no handler of the server runs in the child.
     int pidfd = -1;
     CloneArgs args{};
-    args.flags = kNamespaceFlags | CLONE_PIDFD;
+    // With egress the init joins its prepared network namespace instead of making an empty one.
+    args.flags =
+        (egress ? kNamespaceFlags & ~uint64_t{CLONE_NEWNET} : kNamespaceFlags) | CLONE_PIDFD;
     args.pidfd = reinterpret_cast<uint64_t>(&pidfd);
     args.exit_signal = SIGCHLD;
     int cgroup_fd = cgroup ? cgroup->cloneIntoFd() : -1;
@@ -953,13 +978,15 @@ class NamespaceSandbox final : public Sandbox {
     return std::unique_ptr<Process>(new NamespaceProcess(
         pid, std::move(pidfd_owner), std::move(channel_host), std::move(out_read),
         std::move(err_read), std::move(control_host), std::move(runtime_api), std::move(cgroup),
-        std::move(lease), code_attached, tmp_bytes, options_.cgroups != nullptr));
+        std::move(lease), std::move(egress), code_attached, tmp_bytes,
+        options_.cgroups != nullptr));
   }
 
  private:
   // The root, top to bottom. Targets are relative to the build base until the pivot.
+  // `resolv_conf`: the sandbox's /etc/resolv.conf (empty without egress: no resolver).
   RootRecipe buildRecipe(const std::string& code_dir, const std::string& runtime_dir, uid_t uid,
-                         gid_t gid, uint64_t tmp_bytes) const {
+                         gid_t gid, uint64_t tmp_bytes, std::string resolv_conf) const {
     RootRecipe r(build_base_);
     r.tmpfs("/", MS_NOSUID | MS_NODEV, "size=1m,mode=0755");
     // The host's programs and libraries, read-only: /usr plus the merged-usr links (or dirs).
@@ -986,7 +1013,7 @@ class NamespaceSandbox final : public Sandbox {
             fmt::format("127.0.0.1\tlocalhost {}\n::1\tlocalhost\n", options_.hostname));
     r.write("/etc/hostname", options_.hostname + "\n");
     r.write("/etc/nsswitch.conf", "passwd: files\ngroup: files\nhosts: files dns\n");
-    r.write("/etc/resolv.conf", "");
+    r.write("/etc/resolv.conf", std::move(resolv_conf));
     // The function's code and the runtime: read-only, exec allowed (custom runtimes run
     // /var/task/bootstrap).
     r.mkdir("/var");

@@ -4,7 +4,9 @@
 // minimal /dev, a fresh /proc that hides other users' processes, no /sys), as a per-sandbox
 // unprivileged uid/gid with no capabilities, PR_SET_NO_NEW_PRIVS and the seccomp policy of
 // src/sandbox/policy/. With a CgroupManager, each sandbox also gets its own cgroup (memory
-// without swap, pids, cpu). The recipe and its reasons: docs/design/sandbox.md.
+// without swap, pids, cpu). Network::kNone gets an empty network namespace (loopback only);
+// Network::kEgress joins one prepared by an EgressNetwork (eth0 routed and NATed by the host).
+// The recipe and its reasons: docs/design/sandbox.md.
 //
 // A spec with an empty code_dir starts a generic sandbox whose /var/task is an empty mount
 // point; Process::attachCode() later binds the code there (read-only, from the host, into the
@@ -28,6 +30,7 @@
 namespace gust::sandbox {
 
 class CgroupManager;
+class EgressNetwork;
 
 struct NamespaceSandboxOptions {
   // Each live sandbox runs as its own uid and gid, first_uid + slot for slot in [0, uid_slots).
@@ -39,6 +42,11 @@ struct NamespaceSandboxOptions {
   // limit, and processes are limited only by RLIMIT_NPROC. Only for hosts where cgroups are not
   // usable; the caller should say so loudly. Must outlive the sandbox and its processes.
   CgroupManager* cgroups = nullptr;
+  // Where sandboxes with Network::kEgress get their network: a prepared network namespace with a
+  // veth pair routed and NATed by the host (egress_network.h). Null: such spawns fail with
+  // kUnavailable, saying `egress_unavailable`. Must outlive the sandbox.
+  EgressNetwork* egress = nullptr;
+  std::string egress_unavailable = "network egress is not set up on this server";
   std::string hostname = "sandbox";
   // Where the sandbox creates its (always empty) mount point for building roots; removed when
   // the sandbox is destroyed.
