@@ -15,6 +15,9 @@ packages=(
   libgtest-dev libgmock-dev
   # the Python runtime inside sandboxes (Debian's /usr/bin/python3) and the e2e tests
   python3
+  # network egress for sandboxes: nft installs the NAT table at start (the veths are netlink);
+  # ip makes the egress tests' own test host
+  nftables iproute2
   # building AWS's Node runtime interface client (npm aws-lambda-ric) for the provided-runtime test
   autoconf automake libtool
   # AWS clients that the Lambda API's e2e tests drive (the JavaScript SDK comes from npm), and

@@ -24,12 +24,13 @@ class GustServer:
         self.proc = None
         self.url = None
 
-    def start(self, extra_env=None):
+    def start(self, extra_env=None, extra_args=()):
         env = dict(os.environ)
         env.update(extra_env or {})
         self.log = open(os.path.join(self.data_dir, "server.log"), "ab")
         self.proc = subprocess.Popen(
-            [GUST_BIN, "serve", "--listen", "127.0.0.1:0", "--data-dir", self.data_dir],
+            [GUST_BIN, "serve", "--listen", "127.0.0.1:0", "--data-dir", self.data_dir,
+             *extra_args],
             stdout=subprocess.PIPE, stderr=self.log, env=env)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:

@@ -5,8 +5,11 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -86,6 +89,33 @@ TEST_F(EgressNetworkTest, ServersGetSeparateBlocksAndOneTableEach) {
   ASSERT_FALSE(again.ok());
   EXPECT_NE(again.error().message.find("another gust server"), std::string::npos)
       << again.error().message;
+}
+
+// Not a timed assertion: what preparing one namespace costs (netns, veth pair, addresses, route),
+// i.e. what an egress cold start adds when the pool is empty, and what giving it back costs the
+// caller (the veth is deleted by the worker).
+TEST_F(EgressNetworkTest, PrepareCost) {
+  auto o = options("cost");
+  o.pool_size = 0;  // every take() prepares in the calling thread
+  auto egress = EgressNetwork::start(o);
+  ASSERT_TRUE(egress.ok()) << egress.error().message;
+  std::vector<double> take_ms, release_ms;
+  for (int i = 0; i < 30; ++i) {
+    auto t0 = std::chrono::steady_clock::now();
+    auto lease = (*egress)->take();
+    auto t1 = std::chrono::steady_clock::now();
+    ASSERT_TRUE(lease.ok()) << lease.error().message;
+    { auto gone = std::move(*lease); }
+    auto t2 = std::chrono::steady_clock::now();
+    take_ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+    release_ms.push_back(std::chrono::duration<double, std::milli>(t2 - t1).count());
+  }
+  std::sort(take_ms.begin(), take_ms.end());
+  std::sort(release_ms.begin(), release_ms.end());
+  std::printf("egress namespace, %zu runs: prepare median %.2f ms (max %.2f), release median "
+              "%.2f ms\n",
+              take_ms.size(), take_ms[take_ms.size() / 2], take_ms.back(),
+              release_ms[release_ms.size() / 2]);
 }
 
 TEST_F(EgressNetworkTest, BadRangesAreRefusedWithTheFix) {

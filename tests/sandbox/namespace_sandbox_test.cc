@@ -697,6 +697,10 @@ TEST_F(EgressNamespaceSandboxTest, TheVethGoesWithTheLease) {
     EXPECT_NE(::if_nametoindex(veth.c_str()), 0u) << veth;
     EXPECT_TRUE(egress_->block().contains(lease->address()));
   }
+  // The network's worker deletes it.
+  auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (::if_nametoindex(veth.c_str()) != 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(10ms);
   EXPECT_EQ(::if_nametoindex(veth.c_str()), 0u) << veth << " outlived its lease";
 }
 

@@ -215,11 +215,14 @@ std::vector<Ipv4Net> hostNetworks() {
 // it).
 
 struct EgressLease::Shared {
-  explicit Shared(Ipv4Net b, RtNetlink nl)
-      : block(b), host(std::move(nl)), used(static_cast<size_t>(slotCount(b)), false) {}
+  Shared(Ipv4Net b, RtNetlink nl, RtNetlink deleter_nl)
+      : block(b),
+        host(std::move(nl)),
+        deleter(std::move(deleter_nl)),
+        used(static_cast<size_t>(slotCount(b)), false) {}
 
   std::optional<int> acquire() {
-    std::lock_guard lock(mu);
+    std::lock_guard lock(slots_mu);
     for (size_t i = 0; i < used.size(); ++i) {
       size_t slot = (next + i) % used.size();
       if (!used[slot]) {
@@ -230,18 +233,46 @@ struct EgressLease::Shared {
     }
     return std::nullopt;
   }
-  // Deletes the slot's veth pair (if any) and frees the slot.
-  void release(int slot, const std::string& veth) {
-    std::lock_guard lock(mu);
-    if (auto st = host.deleteLink(veth); !st) spdlog::warn("egress: {}", st.error().message);
+  // Deletes the slot's veth pair (if any) and frees the slot. Deleting a veth waits for the
+  // kernel (RCU grace periods: tens of milliseconds), so while the network's reaper thread runs
+  // it does that, off the caller's path (the teardown of an instance); the slot stays taken
+  // until then.
+  void release(int slot, std::string veth) {
+    {
+      std::lock_guard lock(work_mu);
+      if (reaper_running) {
+        doomed.emplace_back(slot, std::move(veth));
+        work_cv.notify_all();
+        return;
+      }
+    }
+    deleteNow(slot, veth);
+  }
+  void deleteNow(int slot, const std::string& veth) {
+    {
+      std::lock_guard lock(delete_mu);
+      if (auto st = deleter.deleteLink(veth); !st) spdlog::warn("egress: {}", st.error().message);
+    }
+    std::lock_guard lock(slots_mu);
     used[static_cast<size_t>(slot)] = false;
   }
 
   const Ipv4Net block;
+  // Sockets in the host's network namespace: one to make veths, one to delete them, so a slow
+  // delete never holds up a sandbox that is being prepared.
   std::mutex mu;
-  RtNetlink host;          // guarded by mu: a socket in the host's network namespace
-  std::vector<bool> used;  // guarded by mu
-  size_t next = 0;         // guarded by mu
+  RtNetlink host;  // guarded by mu
+  std::mutex delete_mu;
+  RtNetlink deleter;  // guarded by delete_mu
+  std::mutex slots_mu;
+  std::vector<bool> used;  // guarded by slots_mu
+  size_t next = 0;         // guarded by slots_mu
+
+  // The reaper's inbox (EgressNetwork::State::reaperLoop), and the filler's wake-ups.
+  std::mutex work_mu;
+  std::condition_variable work_cv;
+  bool reaper_running = false;                     // guarded by work_mu
+  std::deque<std::pair<int, std::string>> doomed;  // guarded by work_mu: veths to delete
 };
 
 EgressLease::EgressLease(std::shared_ptr<Shared> shared, int slot, SlotAddresses addresses,
@@ -275,7 +306,7 @@ EgressLease::~EgressLease() { release(); }
 
 void EgressLease::release() {
   netns_.reset();
-  if (shared_ && slot_ >= 0) shared_->release(slot_, veth_);
+  if (shared_ && slot_ >= 0) shared_->release(slot_, std::move(veth_));
   slot_ = -1;
   shared_.reset();
 }
@@ -296,11 +327,10 @@ struct EgressNetwork::State {
   struct timespec resolv_mtime {};    // guarded by resolv_mu
   ino_t resolv_inode = 0;             // guarded by resolv_mu
 
-  std::mutex pool_mu;
-  std::condition_variable pool_cv;
-  std::deque<EgressLease> pool;  // guarded by pool_mu
-  bool stopping = false;         // guarded by pool_mu
+  std::deque<EgressLease> pool;  // guarded by shared->work_mu
+  bool stopping = false;         // guarded by shared->work_mu
   std::thread filler;
+  std::thread reaper;
 
   // Prepares one network namespace in the calling thread (see the header comment).
   Result<EgressLease> prepare() {
@@ -363,12 +393,12 @@ struct EgressNetwork::State {
     return lease;
   }
 
+  // Keeps the pool full.
   void fillerLoop() {
-    std::unique_lock lock(pool_mu);
+    std::unique_lock lock(shared->work_mu);
     for (;;) {
-      pool_cv.wait(lock, [&] {
-        return stopping || pool.size() < static_cast<size_t>(options.pool_size);
-      });
+      shared->work_cv.wait(
+          lock, [&] { return stopping || pool.size() < static_cast<size_t>(options.pool_size); });
       if (stopping) return;
       lock.unlock();
       auto lease = prepare();
@@ -376,10 +406,27 @@ struct EgressNetwork::State {
       if (!lease) {
         spdlog::warn("egress: cannot prepare a network namespace: {}; retrying in 1 s",
                      lease.error().message);
-        pool_cv.wait_for(lock, std::chrono::seconds(1), [&] { return stopping; });
+        shared->work_cv.wait_for(lock, std::chrono::seconds(1), [&] { return stopping; });
         continue;
       }
       pool.push_back(std::move(*lease));
+    }
+  }
+
+  // Deletes the veths of released leases (each waits for the kernel, so not in the filler).
+  void reaperLoop() {
+    std::unique_lock lock(shared->work_mu);
+    for (;;) {
+      shared->work_cv.wait(lock, [&] { return stopping || !shared->doomed.empty(); });
+      if (shared->doomed.empty()) {  // and stopping
+        shared->reaper_running = false;  // later releases delete their veths themselves
+        return;
+      }
+      auto [slot, veth] = std::move(shared->doomed.front());
+      shared->doomed.pop_front();
+      lock.unlock();
+      shared->deleteNow(slot, veth);
+      lock.lock();
     }
   }
 };
@@ -472,22 +519,32 @@ Result<std::unique_ptr<EgressNetwork>> EgressNetwork::start(EgressOptions option
   s.host_netns = UniqueFd(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
   if (!s.host_netns) return Error::fromErrno("cannot open the host's network namespace", errno);
   GUST_ASSIGN_OR_RETURN(RtNetlink host, RtNetlink::open());
-  s.shared = std::make_shared<EgressLease::Shared>(s.claim.block, std::move(host));
+  GUST_ASSIGN_OR_RETURN(RtNetlink deleter, RtNetlink::open());
+  s.shared =
+      std::make_shared<EgressLease::Shared>(s.claim.block, std::move(host), std::move(deleter));
   s.host_addresses = hostAddresses();
   (void)network->resolvConf();  // logs what sandboxes will use
+  s.shared->reaper_running = true;  // no other thread sees it yet
+  s.reaper = std::thread([&s] { s.reaperLoop(); });
   if (s.options.pool_size > 0) s.filler = std::thread([&s] { s.fillerLoop(); });
   return network;
 }
 
 EgressNetwork::~EgressNetwork() {
   State& s = *state_;
-  {
-    std::lock_guard lock(s.pool_mu);
-    s.stopping = true;
+  std::deque<EgressLease> pool;
+  if (s.shared) {
+    {
+      std::lock_guard lock(s.shared->work_mu);
+      s.stopping = true;
+      pool.swap(s.pool);
+    }
+    s.shared->work_cv.notify_all();
+    if (s.filler.joinable()) s.filler.join();
+    if (s.reaper.joinable()) s.reaper.join();  // after the veths it was given are deleted
   }
-  s.pool_cv.notify_all();
-  if (s.filler.joinable()) s.filler.join();
-  s.pool.clear();  // deletes the pooled veths
+  pool.clear();  // deletes the pooled veths, now synchronously
+  s.pool.clear();  // one the filler may have added while stopping
   if (s.nft.empty() || s.claim.table.empty()) return;
   auto lock = HostLock::acquire(s.options.lock_path);
   if (!lock) spdlog::warn("egress: {}; removing the rules without it", lock.error().message);
@@ -518,11 +575,11 @@ EgressNetwork::~EgressNetwork() {
 
 Result<EgressLease> EgressNetwork::take() {
   {
-    std::lock_guard lock(state_->pool_mu);
+    std::lock_guard lock(state_->shared->work_mu);
     if (!state_->pool.empty()) {
       EgressLease lease = std::move(state_->pool.front());
       state_->pool.pop_front();
-      state_->pool_cv.notify_all();
+      state_->shared->work_cv.notify_all();
       return lease;
     }
   }

@@ -9,11 +9,12 @@
 // (of any server) finds the owner gone and deletes it. Its veths need no cleanup: they live and
 // die with the sandboxes' network namespaces.
 //
-// Each sandbox gets a network namespace prepared in the background (a pool refilled by a thread
-// of this class): a new netns whose eth0 is one end of a veth pair with its /31 address and
-// default route, the host end up with the gateway address. The sandbox's init joins it with
-// setns() instead of creating an empty netns, so egress costs the critical path nothing while
-// the pool has one; when it is empty, take() prepares one in the calling thread.
+// Each sandbox gets a network namespace prepared in the background (a pool kept full by a
+// thread of this class; another deletes the veths of finished sandboxes): a new netns
+// whose eth0 is one end of a veth pair with its /31 address and default route, the host end up
+// with the gateway address. The sandbox's init joins it with setns() instead of creating an
+// empty netns, so egress costs the critical path nothing while the pool has one; when it is
+// empty, take() prepares one in the calling thread.
 //
 // Thread-safety: take(), resolvConf() and describe() may be called concurrently.
 #pragma once
@@ -52,10 +53,11 @@ struct EgressOptions {
 
 class EgressNetwork;
 
-// One prepared network namespace and its veth pair, for one sandbox. The destructor deletes the
-// veth pair (synchronously, so its addresses are free at once) and gives the slot back; the
-// namespace itself lives while any process is in it. Thread-compatible; may outlive the
-// EgressNetwork.
+// One prepared network namespace and its veth pair, for one sandbox. The destructor hands the
+// veth pair to the network's reaper thread, which deletes it (that waits for the kernel, tens of
+// milliseconds) and only then gives the slot back, so a slot's addresses are never on two veths;
+// once the network is gone, the destructor deletes it itself. The namespace lives while any
+// process is in it. Thread-compatible; may outlive the EgressNetwork.
 class EgressLease {
  public:
   EgressLease(EgressLease&&) noexcept;
