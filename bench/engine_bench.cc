@@ -201,8 +201,7 @@ class Bench {
   void cold() {
     auto engine = makeEngine();
     std::vector<double> v;
-    bool pooled =
-        args_.prestarted > 0 && sandbox_->canAttachCode() && args_.network == "none";
+    bool pooled = args_.prestarted > 0 && sandbox_->canAttachCode() && args_.network == "none";
     for (int i = 0; i < args_.cold + 3 && Clock::now() < deadline_; ++i) {
       while (pooled && engine->prestartedCount() < args_.prestarted && Clock::now() < deadline_)
         std::this_thread::sleep_for(1ms);
@@ -210,7 +209,7 @@ class Bench {
       if (i >= 3) v.push_back(dt);  // the first few warm the page cache
       engine->evict("cold-" + std::to_string(i));
     }
-    report(pooled                       ? "cold start (engine, pool)"
+    report(pooled                      ? "cold start (engine, pool)"
            : args_.network == "egress" ? "cold start (engine, egress)"
                                        : "cold start (engine)",
            v);

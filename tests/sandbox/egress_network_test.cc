@@ -112,10 +112,28 @@ TEST_F(EgressNetworkTest, PrepareCost) {
   }
   std::sort(take_ms.begin(), take_ms.end());
   std::sort(release_ms.begin(), release_ms.end());
-  std::printf("egress namespace, %zu runs: prepare median %.2f ms (max %.2f), release median "
-              "%.2f ms\n",
-              take_ms.size(), take_ms[take_ms.size() / 2], take_ms.back(),
-              release_ms[release_ms.size() / 2]);
+  std::printf(
+      "egress namespace, %zu runs: prepare median %.2f ms (max %.2f), release median "
+      "%.2f ms\n",
+      take_ms.size(), take_ms[take_ms.size() / 2], take_ms.back(),
+      release_ms[release_ms.size() / 2]);
+}
+
+TEST_F(EgressNetworkTest, LeftoverVethOfAKilledServerIsReplaced) {
+  // A range of its own; slot 0's veth exists already, as right after a server with this block
+  // was killed (the kernel tears its namespaces down asynchronously).
+  auto o = options("leftover");
+  o.range = Ipv4Net{0x0aca0000u + (static_cast<uint32_t>(::getpid() % 16) << 12), 20};
+  o.pool_size = 0;
+  std::string veth = vethName(slotAddresses(o.range, 0));
+  ASSERT_EQ(std::system(("ip link add " + veth + " type veth peer name " + veth + "p").c_str()), 0);
+  auto egress = EgressNetwork::start(o);
+  ASSERT_TRUE(egress.ok()) << egress.error().message;
+  ASSERT_EQ((*egress)->block(), o.range);
+  auto lease = (*egress)->take();
+  ASSERT_TRUE(lease.ok()) << lease.error().message;
+  EXPECT_EQ(lease->hostVeth(), veth);
+  EXPECT_EQ(run("ip -o link show " + veth + "p 2>/dev/null"), "");  // the old pair is gone
 }
 
 TEST_F(EgressNetworkTest, BadRangesAreRefusedWithTheFix) {

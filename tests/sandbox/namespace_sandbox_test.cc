@@ -675,14 +675,17 @@ TEST_F(EgressNamespaceSandboxTest, HostAndOtherSandboxesAreUnreachable) {
   auto r = run(egressPython(std::string(kProbeAddresses) +
                             "print('gateway=' + connect(gateway(), " + port +
                             "))\n"
-                            "print('loopback=' + connect('127.0.0.1', " + port +
+                            "print('loopback=' + connect('127.0.0.1', " +
+                            port +
                             "))\n"
-                            "print('other=' + connect('" + b_address +
+                            "print('other=' + connect('" +
+                            b_address +
                             "', 8080))\n"
-                            "print('self=' + connect(addr('eth0'), " + port + "))\n"));
+                            "print('self=' + connect(addr('eth0'), " +
+                            port + "))\n"));
   ASSERT_EQ(r.status, 0) << r.err;
   auto kv = keyValues(r.out);
-  EXPECT_EQ(kv["gateway"], "EHOSTUNREACH");  // the host end of its own veth
+  EXPECT_EQ(kv["gateway"], "EHOSTUNREACH");   // the host end of its own veth
   EXPECT_EQ(kv["loopback"], "ECONNREFUSED");  // its own loopback, not the host's
   EXPECT_EQ(kv["other"], "EHOSTUNREACH");     // another sandbox
   EXPECT_EQ(kv["self"], "ECONNREFUSED");      // its own eth0 (nothing listens there)
@@ -715,9 +718,9 @@ TEST_F(EgressNamespaceSandboxTest, SpawnCost) {
       std::this_thread::sleep_for(20ms);  // lets the pool refill: a pool hit, not a burst
       auto start = std::chrono::steady_clock::now();
       auto p = sandbox_->spawn(s);
-      ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() -
-                                                             start)
-                       .count());
+      ms.push_back(
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+              .count());
       ASSERT_TRUE(p.ok()) << p.error().message;
       EXPECT_EQ((*p)->waitExit(10s), 0);
     }

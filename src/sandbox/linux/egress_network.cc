@@ -322,10 +322,10 @@ struct EgressNetwork::State {
   std::vector<uint32_t> host_addresses;
 
   std::mutex resolv_mu;
-  std::string resolv_text;            // guarded by resolv_mu
-  std::string resolv_source;          // guarded by resolv_mu: the file it came from
-  struct timespec resolv_mtime {};    // guarded by resolv_mu
-  ino_t resolv_inode = 0;             // guarded by resolv_mu
+  std::string resolv_text;          // guarded by resolv_mu
+  std::string resolv_source;        // guarded by resolv_mu: the file it came from
+  struct timespec resolv_mtime {};  // guarded by resolv_mu
+  ino_t resolv_inode = 0;           // guarded by resolv_mu
 
   std::deque<EgressLease> pool;  // guarded by shared->work_mu
   bool stopping = false;         // guarded by shared->work_mu
@@ -343,6 +343,13 @@ struct EgressNetwork::State {
     SlotAddresses addresses = slotAddresses(claim.block, *slot);
     // Owns the slot from here: on any failure its destructor deletes what was made.
     EgressLease lease(shared, *slot, addresses, vethName(addresses), UniqueFd());
+    // A veth of this name can only be left over from a server that had this block and was
+    // killed moments ago (live servers' blocks never overlap): its namespace is still being torn
+    // down by the kernel. Delete it now rather than fail.
+    if (::if_nametoindex(lease.veth_.c_str()) != 0) {
+      std::lock_guard lock(shared->delete_mu);
+      GUST_TRY(shared->deleter.deleteLink(lease.veth_));
+    }
 
     // 1. A new network namespace, entered by this thread only for what must be done from inside:
     //    its fd, a netlink socket in it, the ICMP echo sysctl, and eth0's index once the veth pair
@@ -418,7 +425,7 @@ struct EgressNetwork::State {
     std::unique_lock lock(shared->work_mu);
     for (;;) {
       shared->work_cv.wait(lock, [&] { return stopping || !shared->doomed.empty(); });
-      if (shared->doomed.empty()) {  // and stopping
+      if (shared->doomed.empty()) {      // and stopping
         shared->reaper_running = false;  // later releases delete their veths themselves
         return;
       }
@@ -453,9 +460,9 @@ Result<std::unique_ptr<EgressNetwork>> EgressNetwork::start(EgressOptions option
                     "install it (apt-get install nftables, or tools/install-deps.sh), {}",
                     kNoEgressHint));
   if (::access(kIpForward, W_OK) != 0)
-    return Error::unavailable(fmt::format(
-        "network egress needs a writable {} (this kernel has no IPv4 forwarding?), {}",
-        kIpForward, kNoEgressHint));
+    return Error::unavailable(
+        fmt::format("network egress needs a writable {} (this kernel has no IPv4 forwarding?), {}",
+                    kIpForward, kNoEgressHint));
 
   std::string table = egressTableName(options.owner);
   {
@@ -491,23 +498,23 @@ Result<std::unique_ptr<EgressNetwork>> EgressNetwork::start(EgressOptions option
           "network egress: no /{} block of {} is free (other Gust servers or host routes use "
           "them); choose another range with --egress-subnet, {}",
           options.block_prefix, options.range.str(), kNoEgressHint));
-    state->claim = EgressClaim{table, *block, ::getpid(), processStartTime(::getpid()),
-                               forward_was};
-    if (auto st = runNft(state->nft, {"-f", "-"},
-                         egressRuleset(state->claim, stale, forward_was == 0));
+    state->claim =
+        EgressClaim{table, *block, ::getpid(), processStartTime(::getpid()), forward_was};
+    if (auto st =
+            runNft(state->nft, {"-f", "-"}, egressRuleset(state->claim, stale, forward_was == 0));
         !st)
-      return Error::unavailable(fmt::format("cannot install the egress rules (nft table inet {}): "
-                                            "{}; the kernel may lack nftables NAT or reject; {}",
-                                            table, st.error().message, kNoEgressHint));
+      return Error::unavailable(
+          fmt::format("cannot install the egress rules (nft table inet {}): "
+                      "{}; the kernel may lack nftables NAT or reject; {}",
+                      table, st.error().message, kNoEgressHint));
     if (!stale.empty())
       spdlog::info("egress: removed the nftables tables of stopped servers: {}",
                    fmt::join(stale, ", "));
     if (forward_now == 0) {
       if (auto st = writeText(kIpForward, "1"); !st) {
         (void)runNft(state->nft, {"-f", "-"}, deleteTablesScript({table}));
-        return Error::unavailable(
-            fmt::format("cannot turn on IPv4 forwarding: {}; {}", st.error().message,
-                        kNoEgressHint));
+        return Error::unavailable(fmt::format("cannot turn on IPv4 forwarding: {}; {}",
+                                              st.error().message, kNoEgressHint));
       }
       spdlog::info("egress: turned on net.ipv4.ip_forward (off again when the last server stops)");
     }
@@ -523,7 +530,7 @@ Result<std::unique_ptr<EgressNetwork>> EgressNetwork::start(EgressOptions option
   s.shared =
       std::make_shared<EgressLease::Shared>(s.claim.block, std::move(host), std::move(deleter));
   s.host_addresses = hostAddresses();
-  (void)network->resolvConf();  // logs what sandboxes will use
+  (void)network->resolvConf();      // logs what sandboxes will use
   s.shared->reaper_running = true;  // no other thread sees it yet
   s.reaper = std::thread([&s] { s.reaperLoop(); });
   if (s.options.pool_size > 0) s.filler = std::thread([&s] { s.fillerLoop(); });
@@ -543,7 +550,7 @@ EgressNetwork::~EgressNetwork() {
     if (s.filler.joinable()) s.filler.join();
     if (s.reaper.joinable()) s.reaper.join();  // after the veths it was given are deleted
   }
-  pool.clear();  // deletes the pooled veths, now synchronously
+  pool.clear();    // deletes the pooled veths, now synchronously
   s.pool.clear();  // one the filler may have added while stopping
   if (s.nft.empty() || s.claim.table.empty()) return;
   auto lock = HostLock::acquire(s.options.lock_path);
@@ -561,9 +568,10 @@ EgressNetwork::~EgressNetwork() {
     }
   }
   if (auto st = runNft(s.nft, {"-f", "-"}, deleteTablesScript(remove)); !st)
-    spdlog::warn("egress: cannot remove the nftables table inet {}: {}; remove it with `nft delete "
-                 "table inet {}`",
-                 s.claim.table, st.error().message, s.claim.table);
+    spdlog::warn(
+        "egress: cannot remove the nftables table inet {}: {}; remove it with `nft delete "
+        "table inet {}`",
+        s.claim.table, st.error().message, s.claim.table);
   if (!others_alive && s.claim.ip_forward_was == 0) {
     if (auto st = writeText(kIpForward, "0"); !st) {
       spdlog::warn("egress: cannot turn net.ipv4.ip_forward back off: {}", st.error().message);
@@ -613,9 +621,10 @@ std::string EgressNetwork::resolvConf() {
     }
   }
   if (conf.nameservers.empty()) {
-    spdlog::warn("egress: sandboxes get no DNS resolver: the host's ({}) are unreachable from a "
-                 "sandbox; pass --egress-dns with resolvers beyond the host",
-                 conf.dropped.empty() ? "none" : fmt::format("{}", fmt::join(conf.dropped, ", ")));
+    spdlog::warn(
+        "egress: sandboxes get no DNS resolver: the host's ({}) are unreachable from a "
+        "sandbox; pass --egress-dns with resolvers beyond the host",
+        conf.dropped.empty() ? "none" : fmt::format("{}", fmt::join(conf.dropped, ", ")));
   } else if (!conf.dropped.empty()) {
     spdlog::info("egress: sandbox resolvers from {}: {} (left out: {})", source,
                  fmt::join(conf.nameservers, ", "), fmt::join(conf.dropped, ", "));

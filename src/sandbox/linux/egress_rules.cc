@@ -21,7 +21,8 @@ std::vector<std::string_view> split(std::string_view text, char sep) {
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
+    s.remove_suffix(1);
   return s;
 }
 
@@ -192,7 +193,8 @@ std::string egressRuleset(const EgressClaim& claim, const std::vector<std::strin
   // the host never sees a half-installed ruleset. "table X {}" before "delete table X" makes the
   // delete succeed whether or not X exists.
   std::string script;
-  for (const auto& t : stale) script += fmt::format("table inet {0} {{}}\ndelete table inet {0}\n", t);
+  for (const auto& t : stale)
+    script += fmt::format("table inet {0} {{}}\ndelete table inet {0}\n", t);
   std::string sandboxes = fmt::format("\"{}*\"", kVethPrefix);
   script += fmt::format(
       "table inet {0} {{}}\n"
@@ -231,14 +233,15 @@ std::string egressRuleset(const EgressClaim& claim, const std::vector<std::strin
       "    ip saddr {4} oifname != {2} masquerade\n"
       "  }}\n"
       "}}\n",
-      claim.table, claimComment(claim), sandboxes,
-      route_only_sandboxes ? "    drop\n" : "", claim.block.str());
+      claim.table, claimComment(claim), sandboxes, route_only_sandboxes ? "    drop\n" : "",
+      claim.block.str());
   return script;
 }
 
 std::string deleteTablesScript(const std::vector<std::string>& tables) {
   std::string script;
-  for (const auto& t : tables) script += fmt::format("table inet {0} {{}}\ndelete table inet {0}\n", t);
+  for (const auto& t : tables)
+    script += fmt::format("table inet {0} {{}}\ndelete table inet {0}\n", t);
   return script;
 }
 

@@ -107,8 +107,7 @@ int RtNetlink::transact(void* message, uint32_t length) {
 }
 
 Status RtNetlink::request(void* message, uint32_t length, const std::string& what) {
-  if (int err = transact(message, length); err != 0)
-    return Error::fromErrno("cannot " + what, err);
+  if (int err = transact(message, length); err != 0) return Error::fromErrno("cannot " + what, err);
   return okStatus();
 }
 
