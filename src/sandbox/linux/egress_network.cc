@@ -36,8 +36,6 @@
 #include "common/defer.h"
 #include "sandbox/linux/rtnetlink.h"
 
-extern char** environ;
-
 namespace gust::sandbox {
 namespace {
 
@@ -90,7 +88,7 @@ std::string findNft() {
 }
 
 // Runs `nft ARGS` with `input` on its stdin; its stdout, or an error with its stderr.
-Result<std::string> runNft(const std::string& nft, std::vector<std::string> args,
+Result<std::string> runNft(const std::string& nft, const std::vector<std::string>& args,
                            std::string_view input = {}) {
   int in[2], out[2], err[2];
   if (::pipe2(in, O_CLOEXEC) != 0 || ::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0)
@@ -105,6 +103,7 @@ Result<std::string> runNft(const std::string& nft, std::vector<std::string> args
   std::vector<std::string> argv_s{nft};
   argv_s.insert(argv_s.end(), args.begin(), args.end());
   std::vector<char*> argv;
+  argv.reserve(argv_s.size() + 1);
   for (auto& a : argv_s) argv.push_back(a.data());
   argv.push_back(nullptr);
   std::string path_env = "PATH=/usr/sbin:/usr/bin:/sbin:/bin", lang_env = "LC_ALL=C";
