@@ -13,7 +13,8 @@ _listeners = {}
 def _address(ifname):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     try:
-        packed = fcntl.ioctl(s.fileno(), 0x8915, struct.pack("256s", ifname.encode()))  # SIOCGIFADDR
+        siocgifaddr = 0x8915
+        packed = fcntl.ioctl(s.fileno(), siocgifaddr, struct.pack("256s", ifname.encode()))
         return socket.inet_ntoa(packed[20:24])
     except OSError:
         return None
