@@ -1,10 +1,13 @@
 #include "cli/client.h"
 
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <string>
 
 namespace gust::cli {
 namespace {
@@ -17,7 +20,7 @@ class ClientTest : public ::testing::Test {
   void SetUp() override {
     ::unsetenv("GUST_TOKEN");
     ::unsetenv("GUST_ENDPOINT");
-    dir_ = fs::path(::testing::TempDir()) / "cli_client_test";
+    dir_ = fs::path(::testing::TempDir()) / ("cli_client_test-" + std::to_string(::getpid()));
     fs::create_directories(dir_);
   }
   void TearDown() override {

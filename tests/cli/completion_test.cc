@@ -1,5 +1,7 @@
 #include "cli/completion.h"
 
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 #include <CLI/CLI.hpp>
 
@@ -7,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <set>
+#include <string>
 
 #include "cli/cli.h"
 
@@ -20,7 +23,8 @@ class CompletionTest : public ::testing::Test {
   void SetUp() override {
     addClientCommands(app_);
     script_ = bashCompletionScript(app_);
-    file_ = fs::path(::testing::TempDir()) / "gust-completion.bash";
+    file_ = fs::path(::testing::TempDir()) /
+            ("gust-completion-" + std::to_string(::getpid()) + ".bash");
     std::ofstream(file_) << script_;
   }
   void TearDown() override { fs::remove(file_); }
@@ -28,7 +32,8 @@ class CompletionTest : public ::testing::Test {
   // What bash completes for the command line `words` (the last word is the one being typed;
   // '' for an empty one).
   std::set<std::string> complete(const std::string& words) {
-    fs::path driver = fs::path(::testing::TempDir()) / "gust-completion-driver.bash";
+    fs::path driver = fs::path(::testing::TempDir()) /
+                      ("gust-completion-driver-" + std::to_string(::getpid()) + ".bash");
     std::ofstream(driver) << "source " << file_.string() << "\nCOMP_WORDS=(" << words
                           << ")\nCOMP_CWORD=$((${#COMP_WORDS[@]} - 1))\n_gust\n"
                           << "printf '%s\\n' \"${COMPREPLY[@]}\"\n";

@@ -1,10 +1,13 @@
 #include "cli/scaffold.h"
 
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
 #include <filesystem>
 #include <fstream>
+#include <string>
 
 #include "common/files.h"
 #include "control/function_config.h"
@@ -17,7 +20,7 @@ namespace fs = std::filesystem;
 class ScaffoldTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::path(::testing::TempDir()) / "cli_scaffold_test";
+    dir_ = fs::path(::testing::TempDir()) / ("cli_scaffold_test-" + std::to_string(::getpid()));
     fs::remove_all(dir_);
   }
   void TearDown() override { fs::remove_all(dir_); }
