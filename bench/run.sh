@@ -8,4 +8,5 @@ build=${1:-build/release}
 bench/install-peers.sh
 export GUST_BIN="$build/src/exe/gust"
 /usr/bin/python3 bench/invoke_latency.py
+/usr/bin/python3 bench/invoke_latency.py --runtime node
 /usr/bin/python3 bench/cold_start_peers.py

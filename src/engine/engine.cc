@@ -31,6 +31,7 @@
 #include <boost/json.hpp>
 
 #include "common/crypto.h"
+#include "engine/pool_keys.h"
 #include "runtime/runtime.h"
 #include "sandbox/sandbox.h"
 
@@ -165,7 +166,9 @@ class EngineImpl final : public Engine {
   EngineImpl(EngineOptions options, sandbox::Sandbox& sandbox)
       : options_(std::move(options)),
         sandbox_(sandbox),
-        pool_enabled_(options_.prestarted_per_runtime > 0 && sandbox_.canAttachCode()) {
+        pool_enabled_(options_.prestarted_per_runtime > 0 && sandbox_.canAttachCode()),
+        pool_keys_(runtime::defaultGenericPoolKeys(),
+                   static_cast<size_t>(std::max(1, options_.max_prestarted_pools))) {
     int workers = std::max(1, options_.worker_threads);
     workers_.reserve(static_cast<size_t>(workers));
     for (int i = 0; i < workers; ++i) workers_.emplace_back([this] { workerLoop(); });
@@ -541,28 +544,26 @@ class EngineImpl final : public Engine {
     }
   }
 
-  // Keeps prestarted_ at its target for each runtime with deferred init, spawning one sandbox at
-  // a time, outside the mutex; after a failed spawn, waits provision_retry before the next try.
+  // Keeps prestarted_ at its target for each pool in pool_keys_, spawning one sandbox at a time,
+  // outside the mutex; after a failed spawn, waits provision_retry before the next try.
   void fillerLoop() {
-    std::vector<std::string> runtimes;
-    for (const std::string& r : runtime::supportedRuntimes())
-      if (runtime::supportsDeferredInit(r)) runtimes.push_back(r);
     auto target = static_cast<size_t>(options_.prestarted_per_runtime);
     std::unique_lock lock(mu_);
     while (!stopping_) {
-      auto missing = std::find_if(runtimes.begin(), runtimes.end(), [&](const std::string& r) {
-        return prestarted_[r].size() < target;
+      const auto& keys = pool_keys_.keys();
+      auto missing = std::find_if(keys.begin(), keys.end(), [&](const std::string& key) {
+        return prestarted_[key].size() < target;
       });
-      if (missing == runtimes.end()) {
+      if (missing == keys.end()) {
         pool_cv_.wait(lock);
         continue;
       }
-      std::string runtime = *missing;
+      std::string key = *missing;
       lock.unlock();
-      auto spawned = startGeneric(runtime);
+      auto spawned = startGeneric(key);
       lock.lock();
       if (!spawned.ok()) {
-        spdlog::warn("cannot pre-start a {} instance: {}; retrying in {} ms", runtime,
+        spdlog::warn("cannot pre-start a {} instance: {}; retrying in {} ms", key,
                      spawned.error().message, options_.provision_retry.count());
         pool_cv_.wait_for(lock, options_.provision_retry, [this] { return stopping_; });
         continue;
@@ -572,17 +573,23 @@ class EngineImpl final : public Engine {
         *spawned = Prestarted{};  // kills and reaps, outside the mutex
         return;
       }
-      prestarted_[runtime].push_back(std::move(*spawned));
+      if (!pool_keys_.contains(key)) {  // its pool was dropped meanwhile
+        lock.unlock();
+        *spawned = Prestarted{};
+        lock.lock();
+        continue;
+      }
+      prestarted_[key].push_back(std::move(*spawned));
     }
   }
 
   // Spawns a generic instance and waits until its runtime has started (READY), so that taking
   // it costs only the function's own init.
-  Result<Prestarted> startGeneric(const std::string& runtime) {
+  Result<Prestarted> startGeneric(const std::string& key) {
     sandbox::SpawnSpec spec;  // no code_dir: attached when a function takes it
     spec.runtime_dir = options_.runtime_dir;
     GUST_ASSIGN_OR_RETURN(runtime::LaunchCommand cmd,
-                          runtime::launchGenericCommand(runtime, sandbox_.layout(spec)));
+                          runtime::launchGenericCommand(key, sandbox_.layout(spec)));
     spec.argv = std::move(cmd.argv);
     spec.env = std::move(cmd.env);
     GUST_ASSIGN_OR_RETURN(std::unique_ptr<sandbox::Process> spawned, sandbox_.spawn(spec));
@@ -598,23 +605,34 @@ class EngineImpl final : public Engine {
   }
 
   // A live pre-started instance for `fn`'s cold start, or null (none ready, or the function
-  // cannot use one). The filler is told to replace it.
+  // cannot use one). The filler is told to replace it, or to start the pool `fn` asked for.
   std::optional<Prestarted> takePrestarted(const FunctionSpec& fn) {
-    if (!pool_enabled_ || fn.network != sandbox::Network::kNone ||
-        !runtime::supportsDeferredInit(fn.runtime))
-      return std::nullopt;
-    for (;;) {
+    std::string key = runtime::genericPoolKey(fn.runtime, fn.memory_mb, fn.environment);
+    if (!pool_enabled_ || fn.network != sandbox::Network::kNone || key.empty()) return std::nullopt;
+    std::deque<Prestarted> dropped;  // a pool dropped for this one's sake; killed unlocked
+    for (bool first = true;; first = false) {
       Prestarted p;
       {
         std::lock_guard lock(mu_);
-        auto it = prestarted_.find(fn.runtime);
+        if (first && !stopping_) {
+          auto touched = pool_keys_.touch(key);
+          if (touched.dropped) {
+            auto gone = prestarted_.find(*touched.dropped);
+            if (gone != prestarted_.end()) {
+              dropped = std::move(gone->second);
+              prestarted_.erase(gone);
+            }
+          }
+          if (touched.added) pool_cv_.notify_one();
+        }
+        auto it = prestarted_.find(key);
         if (stopping_ || it == prestarted_.end() || it->second.empty()) return std::nullopt;
         p = std::move(it->second.front());
         it->second.pop_front();
         pool_cv_.notify_one();
       }
       if (!p.process->exitStatus()) return p;
-      spdlog::warn("a pre-started {} instance exited while waiting; discarding it", fn.runtime);
+      spdlog::warn("a pre-started {} instance exited while waiting; discarding it", key);
     }
   }
 
@@ -796,7 +814,15 @@ class EngineImpl final : public Engine {
     if (out.ok()) {
       o.function_error = out->function_error;
       o.payload = std::move(out->payload);
-      o.reusable = true;
+      o.reusable = !out->runtime_exits;
+      if (out->runtime_exits) {
+        // It exits after answering (Node after an uncaught exception), and Lambda says so.
+        auto status = inst.process->waitExit(kExitWait);
+        o.extra_log = fmt::format(
+            "RequestId: {} Error: Runtime exited with error: {}\n"
+            "Runtime.ExitError\n",
+            request.request_id, describeExit(status));
+      }
       return o;
     }
     // Any failure leaves the instance in an unknown state: it is killed and never reused.
@@ -856,12 +882,29 @@ class EngineImpl final : public Engine {
     Outcome outcome;
     int max_memory_mb = 0;
 
+    if (!task.cold && inst.client->exited()) {
+      // Its runtime exited while idle (Node's after an error once its invocation was answered,
+      // as Lambda's does): the invocation gets a new instance, a cold start. What the old one
+      // printed last and how it ended come first in the logs, as in Lambda's log stream.
+      std::shared_ptr<sandbox::Process> exited;
+      {
+        std::lock_guard lock(mu_);
+        exited = std::move(inst.process);
+      }
+      auto status = exited->waitExit(kExitWait);
+      init_logs = inst.client->takeLogs();
+      if (!init_logs.empty() && init_logs.back() != '\n') init_logs.push_back('\n');
+      init_logs += fmt::format("Error: Runtime exited with error: {}\nRuntime.ExitError\n",
+                               describeExit(status));
+      inst.client.reset();
+      task.cold = result.cold_start = true;
+    }
     if (task.cold) {
       auto init_start = Clock::now();
       auto init = startInstance(inst, fn, id);
       result.init_duration_ms =
           std::chrono::duration<double, std::milli>(Clock::now() - init_start).count();
-      if (inst.client) init_logs = inst.client->takeLogs();
+      if (inst.client) init_logs += inst.client->takeLogs();
       if (!init.ok()) {
         finish(task.instance, false);
         task.done(init.error());
@@ -941,8 +984,9 @@ class EngineImpl final : public Engine {
   // Idle instances per function name, least recently used first.
   std::map<std::string, std::vector<std::shared_ptr<Instance>>, std::less<>> idle_;
   std::deque<Task> queue_;
-  // Pre-started generic instances per runtime, oldest first (see fillerLoop).
+  // Pre-started generic instances per pool key, oldest first (see fillerLoop).
   std::map<std::string, std::deque<Prestarted>, std::less<>> prestarted_;
+  PoolKeys pool_keys_;  // the pools kept (see takePrestarted)
 };
 
 }  // namespace

@@ -79,12 +79,17 @@ struct EngineOptions {
   int max_instances = 1000;
   // Between retries of a provisioned instance whose start failed.
   std::chrono::milliseconds provision_retry{std::chrono::seconds(5)};
-  // Pre-started generic instances kept per runtime that supports deferred init (python3.11),
-  // when the sandbox can attach code to a running process: a cold start of a function without
-  // network access then takes one, gives it the function's code, limits and environment, and
-  // skips the sandbox and interpreter start. Refilled in the background; 0 disables. They do not
-  // count against max_instances (a fixed, small overhead) until taken.
+  // Pre-started generic instances kept per pool, for the runtimes that support deferred init
+  // (python3.11, nodejs20.x), when the sandbox can attach code to a running process: a cold
+  // start of a function without network access then takes one, gives it the function's code,
+  // limits and environment, and skips the sandbox and interpreter start. Refilled in the
+  // background; 0 disables. They do not count against max_instances (a fixed, small overhead)
+  // until taken. A pool is per runtime::genericPoolKey: python3.11 has one, nodejs20.x one per
+  // memory size (Node's heap limits are fixed when it starts).
   int prestarted_per_runtime = 2;
+  // Pools kept at once: each runtime's at the default memory size from the start, then those
+  // cold starts asked for; beyond this many, the least recently asked for is dropped.
+  int max_prestarted_pools = 4;
   int worker_threads = 16;  // threads that wait on instances
   std::chrono::milliseconds init_timeout{std::chrono::seconds(10)};  // Lambda's init limit
   std::string region = "us-east-1";

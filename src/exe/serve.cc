@@ -300,8 +300,8 @@ void addServeCommand(CLI::App& app) {
       ->check(CLI::IsMember({"namespace", "process"}))
       ->capture_default_str();
   cmd->add_option("--prestarted", args->prestarted,
-                  "Pre-started generic instances kept per runtime for fast cold starts "
-                  "(python3.11, namespace sandbox); 0 disables")
+                  "Pre-started generic instances kept per pool for fast cold starts "
+                  "(python3.11; nodejs20.x per memory size; namespace sandbox); 0 disables")
       ->check(CLI::Range(0, 64))
       ->capture_default_str();
   cmd->add_option("--egress-subnet", args->egress_subnet,

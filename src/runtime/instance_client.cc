@@ -45,6 +45,16 @@ std::string errorTypeOf(const std::string& error_json) {
   return std::string(type->as_string());
 }
 
+// An ERROR frame's meta {"exiting": true}: the runtime exits after this reply.
+bool exitsAfterReply(const std::string& meta) {
+  if (meta.empty()) return false;
+  boost::system::error_code ec;
+  boost::json::value v = boost::json::parse(meta, ec);
+  if (ec || !v.is_object()) return false;
+  const auto* exiting = v.as_object().if_contains("exiting");
+  return exiting != nullptr && exiting->is_bool() && exiting->as_bool();
+}
+
 }  // namespace
 
 InstanceClient::InstanceClient(int stdout_fd, int stderr_fd, size_t max_log_bytes)
@@ -241,11 +251,23 @@ Result<InvokeOutput> FrameClient::invoke(const InvokeMeta& meta, std::string_vie
       out.function_error = true;
       out.payload = std::move(reply.body);
       out.error_type = errorTypeOf(out.payload);
+      out.runtime_exits = exitsAfterReply(reply.meta);
       return out;
     default:
       return Error::internal(
           fmt::format("protocol violation by the instance: frame type {} in reply to an invocation",
                       static_cast<int>(reply.type)));
+  }
+}
+
+bool FrameClient::exited() {
+  // Between invocations an instance writes nothing to its channel: what is there is its EOF.
+  char byte;
+  for (;;) {
+    ssize_t n = ::recv(channel_fd_, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n >= 0) return n == 0;
+    if (errno == EINTR) continue;
+    return errno != EAGAIN && errno != EWOULDBLOCK;
   }
 }
 

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <ctime>
 #include <system_error>
@@ -32,6 +33,8 @@ namespace {
 constexpr std::string_view kPythonInterpreter = "/usr/bin/python3";
 // Debian's Node.js (v20), by absolute path for the same reason.
 constexpr std::string_view kNodeInterpreter = "/usr/bin/node";
+// Lambda's locale.
+constexpr std::string_view kDefaultLang = "en_US.UTF-8";
 
 // The runtimes' files under the runtime dir: (subdir, file name, contents).
 struct RuntimeFile {
@@ -49,10 +52,72 @@ std::vector<std::string> pythonCommand(const std::filesystem::path& script) {
   return {std::string(kPythonInterpreter), "-I", "-S", "-B", "-X", "utf8", script.string()};
 }
 
+// As Lambda's bootstrap starts Node: V8's heap sized from the memory (a tenth for the young
+// generation, the rest for the old), so V8 collects before the sandbox's OOM killer strikes, and
+// the larger HTTP header limit. Both heap flags are explicit, so the heap does not depend on
+// the memory limit the process happened to start under (Node sizes an unflagged heap from its
+// cgroup): a pre-started instance for `memory_mb` gets exactly a fresh instance's heap.
+std::vector<std::string> nodeCommand(const sandbox::Layout& layout, int memory_mb) {
+  int new_space_mb = memory_mb / 10;
+  int semi_space_mb = std::max(new_space_mb / 2, 1);
+  int old_space_mb = std::max(memory_mb - new_space_mb, 32);
+  return {std::string(kNodeInterpreter),
+          "--expose-gc",
+          "--max-http-header-size=81920",
+          fmt::format("--max-semi-space-size={}", semi_space_mb),
+          fmt::format("--max-old-space-size={}", old_space_mb),
+          (layout.runtime_dir / "node" / "bootstrap.cjs").string()};
+}
+
+// Lambda's NODE_PATH, with the layout's directories (layers under /opt are not supported).
+std::string nodePath(const sandbox::Layout& layout) {
+  return fmt::format("/opt/nodejs/node20/node_modules:/opt/nodejs/node_modules:{}:{}:{}",
+                     (layout.runtime_dir / "node_modules").string(), layout.runtime_dir.string(),
+                     layout.task_root.string());
+}
+
+// Variables read only when a process starts (by the dynamic loader, libc, ICU, Node or OpenSSL),
+// so a pre-started instance, already running when it learns the function's environment, could
+// not honour them: a function that sets one (the locale: to another value than the default)
+// always gets a fresh instance.
+bool readAtProcessStart(std::string_view key, std::string_view value) {
+  static constexpr std::string_view kExact[] = {
+      "GLIBC_TUNABLES",
+      "LANGUAGE",
+      "NODE_DEBUG",
+      "NODE_DEBUG_NATIVE",
+      "NODE_DISABLE_COLORS",
+      "NODE_EXTRA_CA_CERTS",
+      "NODE_ICU_DATA",
+      "NODE_NO_WARNINGS",
+      "NODE_OPTIONS",
+      "NODE_PENDING_DEPRECATION",
+      "NODE_PRESERVE_SYMLINKS",
+      "NODE_PRESERVE_SYMLINKS_MAIN",
+      "NODE_REDIRECT_WARNINGS",
+      "NODE_SKIP_PLATFORM_CHECK",
+      "NODE_V8_COVERAGE",
+      "OPENSSL_CONF",
+      "OPENSSL_ENGINES",
+      "OPENSSL_MODULES",
+      "SSL_CERT_DIR",
+      "SSL_CERT_FILE",
+      "UV_THREADPOOL_SIZE",
+      "UV_USE_IO_URING",
+  };
+  static constexpr std::string_view kPrefixes[] = {"LC_", "LD_", "MALLOC_"};
+  if (key == "LANG") return value != kDefaultLang;
+  for (std::string_view exact : kExact)
+    if (key == exact) return true;
+  for (std::string_view prefix : kPrefixes)
+    if (key.starts_with(prefix)) return true;
+  return false;
+}
+
 // Defaults that a function's own variables may override (as on Lambda).
 std::map<std::string, std::string> overridableDefaults() {
   return {
-      {"LANG", "en_US.UTF-8"},
+      {"LANG", std::string(kDefaultLang)},
       {"PATH", "/usr/local/bin:/usr/bin:/bin"},
   };
 }
@@ -113,17 +178,8 @@ Result<LaunchCommand> launchCommand(const FunctionInfo& fn, const sandbox::Layou
   if (fn.runtime == "python3.11") {
     cmd.argv = pythonCommand(layout.runtime_dir / "python" / "bootstrap.py");
   } else if (fn.runtime == "nodejs20.x") {
-    // As Lambda starts Node: a heap limit below the memory limit, so V8 collects before the
-    // sandbox's OOM killer strikes, and the larger HTTP header limit.
-    int heap_mb = std::max(fn.memory_mb * 9 / 10, 32);
-    cmd.argv = {std::string(kNodeInterpreter), "--expose-gc", "--max-http-header-size=81920",
-                fmt::format("--max-old-space-size={}", heap_mb),
-                (layout.runtime_dir / "node" / "bootstrap.cjs").string()};
-    // Lambda's NODE_PATH, with the layout's directories (layers under /opt are not supported).
-    runtime_env["NODE_PATH"] =
-        fmt::format("/opt/nodejs/node20/node_modules:/opt/nodejs/node_modules:{}:{}:{}",
-                    (layout.runtime_dir / "node_modules").string(), layout.runtime_dir.string(),
-                    layout.task_root.string());
+    cmd.argv = nodeCommand(layout, fn.memory_mb);
+    runtime_env["NODE_PATH"] = nodePath(layout);
   } else if (fn.runtime == "exec") {
     cmd.argv = pythonCommand(layout.runtime_dir / "exec" / "shim.py");
   } else if (fn.runtime == "provided") {
@@ -164,17 +220,49 @@ Result<LaunchCommand> launchCommand(const FunctionInfo& fn, const sandbox::Layou
   return cmd;
 }
 
-bool supportsDeferredInit(std::string_view runtime) { return runtime == "python3.11"; }
+bool supportsDeferredInit(std::string_view runtime) {
+  return runtime == "python3.11" || runtime == "nodejs20.x";
+}
 
-Result<LaunchCommand> launchGenericCommand(std::string_view runtime,
+std::string genericPoolKey(std::string_view runtime, int memory_mb,
+                           const std::map<std::string, std::string>& environment) {
+  if (!supportsDeferredInit(runtime)) return {};
+  for (const auto& [key, value] : environment)
+    if (readAtProcessStart(key, value)) return {};
+  if (runtime == "nodejs20.x") return fmt::format("{}/{}", runtime, memory_mb);
+  return std::string(runtime);
+}
+
+std::vector<std::string> defaultGenericPoolKeys() {
+  return {genericPoolKey("python3.11", kDefaultMemoryMb, {}),
+          genericPoolKey("nodejs20.x", kDefaultMemoryMb, {})};
+}
+
+Result<LaunchCommand> launchGenericCommand(std::string_view pool_key,
                                            const sandbox::Layout& layout) {
-  if (!supportsDeferredInit(runtime))
+  auto invalid = [&] {
     return Error::invalid(
-        fmt::format("runtime '{}' cannot start instances before their function is known", runtime));
+        fmt::format("'{}' names no runtime that can start instances before their function is "
+                    "known",
+                    pool_key));
+  };
   LaunchCommand cmd;
-  cmd.argv = pythonCommand(layout.runtime_dir / "python" / "bootstrap.py");
-  cmd.argv.push_back("--deferred-init");
   std::map<std::string, std::string> env = overridableDefaults();
+  if (pool_key == "python3.11") {
+    cmd.argv = pythonCommand(layout.runtime_dir / "python" / "bootstrap.py");
+  } else if (pool_key.starts_with("nodejs20.x/")) {
+    std::string_view size = pool_key.substr(pool_key.find('/') + 1);
+    int memory_mb = 0;
+    auto [end, ec] = std::from_chars(size.data(), size.data() + size.size(), memory_mb);
+    if (ec != std::errc() || end != size.data() + size.size() || memory_mb <= 0) return invalid();
+    cmd.argv = nodeCommand(layout, memory_mb);
+    // The same for every function (launchCommand's wins over the function's), and read by
+    // Node's module loader when it starts.
+    env["NODE_PATH"] = nodePath(layout);
+  } else {
+    return invalid();
+  }
+  cmd.argv.push_back("--deferred-init");
   env["TZ"] = ":UTC";
   env["LAMBDA_TASK_ROOT"] = layout.task_root.string();
   env["LAMBDA_RUNTIME_DIR"] = layout.runtime_dir.string();

@@ -21,13 +21,16 @@ namespace gust::runtime {
 const std::vector<std::string>& supportedRuntimes();
 bool isSupportedRuntime(std::string_view name);
 
+// Lambda's default memory size, in MB.
+inline constexpr int kDefaultMemoryMb = 128;
+
 // What a runtime needs to know about the function to start an instance.
 struct FunctionInfo {
   std::string name;
   std::string version = "$LATEST";
   std::string runtime;
   std::string handler;
-  int memory_mb = 128;
+  int memory_mb = kDefaultMemoryMb;
   int timeout_s = 3;
   std::map<std::string, std::string> environment;  // the function's own variables
   std::string region = "us-east-1";
@@ -52,13 +55,26 @@ Result<LaunchCommand> launchCommand(const FunctionInfo& fn, const sandbox::Layou
 
 // True if instances of `runtime` can start before their function is known (deferred init):
 // started with launchGenericCommand(), given the code later, then told the function's
-// environment with InstanceClient::initialize().
+// environment with InstanceClient::initialize(). python3.11 and nodejs20.x.
 bool supportsDeferredInit(std::string_view runtime);
-// The command of a generic instance of `runtime`, in deferred-init mode: the runtime loads
-// itself and waits for an INIT frame. Its environment is minimal (PATH, LANG, TZ and the
-// layout's directories); the function's comes with INIT. kInvalidArgument if the runtime does
-// not support it.
-Result<LaunchCommand> launchGenericCommand(std::string_view runtime, const sandbox::Layout& layout);
+// The pool of pre-started generic instances a function's cold start may take one from: a
+// generic instance started for this key is indistinguishable, once initialised, from a fresh
+// instance of the function. Empty if none can be: the runtime has no deferred init, or the
+// function's environment sets a variable read only when a process starts (LD_*, MALLOC_*,
+// GLIBC_TUNABLES, NODE_OPTIONS and Node's other start-up variables, OpenSSL's).
+//   python3.11  "python3.11"
+//   nodejs20.x  "nodejs20.x/<memory MB>": Node's heap limits are command-line flags sized from
+//               the memory (as Lambda sizes them), fixed when V8 starts; one pool per size.
+std::string genericPoolKey(std::string_view runtime, int memory_mb,
+                           const std::map<std::string, std::string>& environment);
+// The pools worth keeping before any function asked: each runtime's at kDefaultMemoryMb.
+std::vector<std::string> defaultGenericPoolKeys();
+// The command of a generic instance for `pool_key` (a genericPoolKey()), in deferred-init mode:
+// the runtime loads itself and waits for an INIT frame. Its environment is minimal (PATH, LANG,
+// TZ, the layout's directories, and Node's NODE_PATH, which is the same for every function); the
+// function's comes with INIT. kInvalidArgument for a key no runtime makes.
+Result<LaunchCommand> launchGenericCommand(std::string_view pool_key,
+                                           const sandbox::Layout& layout);
 
 // Per-invocation context sent to the instance.
 struct InvokeMeta {
@@ -74,6 +90,9 @@ struct InvokeOutput {
   bool function_error = false;  // true: payload is the error JSON
   std::string payload;
   std::string error_type;  // from the error JSON, when function_error
+  // The runtime exits after this reply (Node's, after an uncaught exception or an unhandled
+  // rejection, as Lambda's does): the instance must not be reused.
+  bool runtime_exits = false;
 };
 
 using Deadline = std::chrono::steady_clock::time_point;
@@ -113,6 +132,9 @@ class InstanceClient {
   // not be reused.
   virtual Result<InvokeOutput> invoke(const InvokeMeta& meta, std::string_view payload,
                                       Deadline deadline) = 0;
+  // Non-blocking, between invocations: true if the instance closed its channel (its runtime
+  // exited, or is exiting, while idle), so it cannot take another invocation.
+  virtual bool exited() { return false; }
   // Output captured since the last call, in the order it was read.
   std::string takeLogs();
 
@@ -142,6 +164,7 @@ class FrameClient final : public InstanceClient {
                                                 Deadline deadline) override;
   Result<InvokeOutput> invoke(const InvokeMeta& meta, std::string_view payload,
                               Deadline deadline) override;
+  bool exited() override;
 
  private:
   // Sends all of `data`, draining logs while the channel is full.

@@ -1,12 +1,14 @@
 """The nodejs20.x, exec and provided runtimes end to end: gust serve, gust deploy, gust invoke,
 checking each runtime's Lambda contract (context, environment, error shapes, init errors,
-callback semantics, the Runtime API's state rules). Prints cold and warm timings from the
-REPORT lines."""
+callback semantics, the Runtime API's state rules), and Node cold starts served by pre-started
+instances (the server keeps a pool of them). Prints cold and warm timings from the REPORT
+lines."""
 import json
 import os
 import re
 import shutil
 import tempfile
+import time
 import unittest
 
 from gustserver import GustServer, example, function_dir
@@ -52,6 +54,34 @@ class RuntimesTest(unittest.TestCase):
             f.write("name: {}\nruntime: {}\nhandler: {}\ntimeout: 5\n".format(name, runtime,
                                                                             handler))
         return d
+
+    def copy_function(self, src, name, memory, environment, handler="index.handler"):
+        """A copy of function dir `src` under the work dir, as `name` with its own manifest."""
+        d = os.path.join(self.work, name)
+        shutil.rmtree(d, ignore_errors=True)
+        shutil.copytree(src, d)
+        manifest = "name: {}\nruntime: nodejs20.x\nhandler: {}\nmemory: {}\ntimeout: 5\n".format(
+            name, handler, memory)
+        if environment:
+            manifest += "environment:\n" + "".join(
+                "  {}: {}\n".format(k, v) for k, v in environment.items())
+        with open(os.path.join(d, "gust.yaml"), "w") as f:
+            f.write(manifest)
+        return d
+
+    @staticmethod
+    def let_the_pool_refill():
+        """The server replaces a taken pre-started instance in the background (a Node start):
+        leave it the time before a cold start that must come from the pool."""
+        time.sleep(1.5)
+
+    def assert_cold(self, logs, cold=True):
+        report = REPORT.search(logs)
+        self.assertIsNotNone(report, logs)
+        if cold:
+            self.assertIsNotNone(report.group(2), "not a cold start: " + logs)
+        else:
+            self.assertIsNone(report.group(2), "not a warm invocation: " + logs)
 
     def timings(self, name, payload="{}"):
         """Cold and warm (init ms, duration ms) from REPORT, after a redeploy-free fresh start."""
@@ -125,9 +155,12 @@ class RuntimesTest(unittest.TestCase):
 
     def test_node_esm_by_package_type(self):
         self.deploy(function_dir("node-esm"))
+        self.let_the_pool_refill()
         result, _ = self.invoke("node-esm", '{"k": "v"}')
+        # 128 MB, the default size: a cold start from the pool.
         self.assertEqual(result, {"moduleType": "esm", "helper": "helper.cjs",
-                                  "startedBeforeInvoke": True, "event": {"k": "v"}})
+                                  "startedBeforeInvoke": True, "event": {"k": "v"},
+                                  "pooled": True})
         d = self.make_function("node-mjs", "nodejs20.x", "src/fn.go", {
             "src/fn.mjs": ("export const go = async (e) => ({ mjs: true, e });\n", False)})
         self.deploy(d)
@@ -172,12 +205,38 @@ class RuntimesTest(unittest.TestCase):
         self.assertEqual((err["errorType"], err["errorMessage"]), ("TypeError", "thrown boom"))
         err, _ = self.invoke("node-callback", '{"mode": "fail"}', ok=False)
         self.assertEqual(err["errorMessage"], "failed via context")
+        before, _ = self.invoke("node-callback", '{"mode": "x"}')
+        # An unhandled rejection or an uncaught exception fails the invocation, and as on Lambda
+        # the runtime exits (128, 129): the next invocation gets a new instance.
         err, logs = self.invoke("node-callback", '{"mode": "reject"}', ok=False)
         self.assertEqual(err["errorType"], "Runtime.UnhandledPromiseRejection")
         self.assertEqual(err["errorMessage"], "Error: nobody caught me")
         self.assertIn("\tERROR\tUnhandled Promise Rejection \t", logs)
-        # The instance still serves.
-        self.assertEqual(self.invoke("node-callback", '{"mode": "x"}')[0]["mode"], "default")
+        self.assertIn(" Error: Runtime exited with error: exit status 128\nRuntime.ExitError\n"
+                      "END RequestId: ", logs)
+        after, logs = self.invoke("node-callback", '{"mode": "x"}')
+        self.assertEqual(after["mode"], "default")
+        self.assertNotEqual(after["instance"], before["instance"])
+        self.assert_cold(logs)
+        err, logs = self.invoke("node-callback", '{"mode": "uncaught"}', ok=False)
+        self.assertEqual(err["errorType"], "SyntaxError")
+        self.assertEqual(err["errorMessage"], "uncaught boom")
+        self.assertEqual(err["trace"][0], "SyntaxError: uncaught boom")
+        self.assertIn("\tERROR\tUncaught Exception \t", logs)
+        self.assertIn(" Error: Runtime exited with error: exit status 129\nRuntime.ExitError\n",
+                      logs)
+        self.assert_cold(self.invoke("node-callback", '{"mode": "x"}')[1])
+        # After the answer: the invocation succeeds, the runtime exits, and the next invocation
+        # is a cold start rather than a failure.
+        result, logs = self.invoke("node-callback", '{"mode": "late"}')
+        self.assertEqual(result, {"mode": "late"})
+        self.assert_cold(logs, cold=False)
+        time.sleep(0.2)
+        result, logs = self.invoke("node-callback", '{"mode": "x"}')
+        self.assertEqual(result["mode"], "default")
+        self.assert_cold(logs)
+        self.assertIn("Error: Runtime exited with error: exit status 128\nRuntime.ExitError\n"
+                      "START RequestId: ", logs)
 
     def test_node_init_errors(self):
         cases = [
@@ -201,6 +260,84 @@ class RuntimesTest(unittest.TestCase):
                 self.assertTrue(err["errorMessage"].startswith(message), err["errorMessage"])
                 self.assertIsInstance(err["trace"], list)
                 self.assertIn("\tundefined\tERROR\tInit Error \t", logs)
+
+    def test_node_pooled_cold_start_is_like_a_fresh_one(self):
+        env = {"COLOR": "green", "MARKER": "pooled-or-not"}
+        src = function_dir("node-cjs")
+        # 128 MB, the default size: the server keeps pre-started instances for it. 320 MB: no
+        # pool yet, so the first cold start is a fresh instance.
+        self.deploy(self.copy_function(src, "node-pooled", 128, env))
+        self.deploy(self.copy_function(src, "node-fresh", 320, env))
+        self.let_the_pool_refill()
+        pooled, pooled_logs = self.invoke("node-pooled", '{"p": 1}')
+        fresh, fresh_logs = self.invoke("node-fresh", '{"p": 1}')
+        self.assertTrue(pooled["pooled"], pooled)
+        self.assertFalse(fresh["pooled"], fresh)
+        self.assert_cold(pooled_logs)
+        self.assert_cold(fresh_logs)
+        print("\npooled Node cold start: Init Duration {} ms; fresh: {} ms".format(
+            REPORT.search(pooled_logs).group(2), REPORT.search(fresh_logs).group(2)))
+        # The Lambda contract, as a fresh instance has it.
+        self.assertEqual(pooled["event"], {"p": 1})
+        self.assertEqual(pooled["functionName"], "node-pooled")
+        self.assertEqual(pooled["memoryLimitInMB"], "128")
+        self.assertEqual(pooled["functionVersion"], "$LATEST")
+        self.assertEqual(pooled["logGroupName"], "/aws/lambda/node-pooled")
+        self.assertRegex(pooled["logStreamName"], r"^\d{4}/\d\d/\d\d/\[\$LATEST\][0-9a-f]{32}$")
+        self.assertRegex(pooled["awsRequestId"], r"^[0-9a-f-]{36}$")
+        self.assertRegex(pooled["invokedFunctionArn"],
+                         r"^arn:aws:lambda:[^:]+:\d+:function:node-pooled$")
+        self.assertTrue(0 < pooled["remaining"] <= 5000, pooled["remaining"])
+        self.assertEqual(pooled["env"]["color"], "green")
+        self.assertEqual(pooled["env"]["handler"], "index.handler")
+        self.assertEqual(pooled["env"]["executionEnv"], "AWS_Lambda_nodejs20.x")
+        self.assertEqual(pooled["env"]["tz"], ":UTC")
+        self.assertEqual(pooled["env"]["nodeOptions"], "unset")
+        self.assertFalse(pooled["serverEnvLeaked"])
+        self.assertEqual(pooled["fd3Inherited"], "no")
+        # Nothing of the generic start: the same variables, argv and directory as fresh.
+        self.assertEqual(pooled["envKeys"], fresh["envKeys"])
+        self.assertEqual(pooled["argv"], fresh["argv"])
+        self.assertEqual(pooled["cwd"], fresh["cwd"])
+        self.assertEqual(pooled["execArgv"], ["--expose-gc", "--max-http-header-size=81920",
+                                              "--max-semi-space-size=6",
+                                              "--max-old-space-size=116"])
+        self.assertEqual(fresh["execArgv"][2:], ["--max-semi-space-size=16",
+                                                 "--max-old-space-size=288"])
+        second, logs = self.invoke("node-pooled")
+        self.assert_cold(logs, cold=False)
+        self.assertEqual((second["pid"], second["calls"]), (pooled["pid"], 2))
+
+    def test_node_pooled_init_error(self):
+        d = self.make_function("node-pooled-init-error", "nodejs20.x", "index.handler", {
+            "index.js": ("const pooled = require('fs').readFileSync('/proc/self/cmdline', 'utf8')"
+                         ".split('\\0').includes('--deferred-init');\n"
+                         "throw new TypeError('cannot start, pooled=' + pooled);\n", False)})
+        self.deploy(d)
+        self.let_the_pool_refill()
+        err, logs = self.invoke("node-pooled-init-error", ok=False)
+        self.assertEqual(err["errorType"], "TypeError")
+        self.assertEqual(err["errorMessage"], "cannot start, pooled=true")
+        self.assertIn("\tundefined\tERROR\tInit Error \t", logs)
+
+    def test_node_pooled_out_of_memory(self):
+        d = self.copy_function(function_dir("node-callback"), "node-oom", 128, {},
+                               handler="handler.handler")
+        self.deploy(d)
+        self.let_the_pool_refill()
+        first, _ = self.invoke("node-oom")
+        self.assertTrue(first["pooled"], first)
+        # Past its memory outside V8's heap: the memory cgroup kills it.
+        err, logs = self.invoke("node-oom", '{"mode": "oom"}', ok=False)
+        self.assertEqual(err["errorType"], "Runtime.OutOfMemory", err)
+        self.assertRegex(err["errorMessage"],
+                         r"^RequestId: [0-9a-f-]{36} Error: Runtime exited with error: "
+                         r"signal: killed$")
+        self.assertIn("Memory Size: 128 MB\tMax Memory Used: 128 MB", logs)
+        # Discarded: the next invocation is a cold start in a new instance.
+        after, logs = self.invoke("node-oom")
+        self.assert_cold(logs)
+        self.assertNotEqual(after["instance"], first["instance"])
 
     def test_node_handler_validation(self):
         for handler in ("index", "../up.handler", "index.", ".handler", "a b.handler"):

@@ -53,6 +53,23 @@ def handler(event, context):
     return {"pid": os.getpid(), "tag": event.get("tag"), "version": os.environ.get("CODE_VERSION")}
 )PY";
 
+// A Node handler that fails outside its own call when asked.
+constexpr const char* kNodeApp = R"JS(
+exports.handler = (event, context, callback) => {
+  if (event.action === 'uncaught') {
+    setTimeout(() => { throw new TypeError('async boom'); }, 1);
+    return;
+  }
+  if (event.action === 'late') {  // answers, then leaves a rejected promise behind
+    context.callbackWaitsForEmptyEventLoop = false;
+    callback(null, { pid: process.pid, late: true });
+    Promise.reject(new Error('after the answer'));
+    return;
+  }
+  callback(null, { pid: process.pid });
+};
+)JS";
+
 // Polls `cond` until it holds or 10 s pass.
 template <class F>
 bool eventually(F cond) {
@@ -120,6 +137,20 @@ class EngineTest : public ::testing::Test {
     if (future.wait_for(30s) != std::future_status::ready)
       return Error::internal("the engine did not answer within 30 s");
     return future.get();
+  }
+
+  std::shared_ptr<FunctionSpec> nodeFunction() {
+    fs::path dir = root_ / "node-code";
+    fs::create_directories(dir);
+    ::chmod(dir.c_str(), 0755);
+    EXPECT_TRUE(writeFileAtomic(dir / "index.js", kNodeApp, 0644).ok());
+    auto fn = std::make_shared<FunctionSpec>();
+    fn->name = "node-fn";
+    fn->runtime = "nodejs20.x";
+    fn->handler = "index.handler";
+    fn->code_dir = dir;
+    fn->revision = 1;
+    return fn;
   }
 
   fs::path root_, code_dir_;
@@ -221,6 +252,63 @@ TEST_F(EngineTest, HandlerErrorKeepsTheInstance) {
   auto ok = invokeSync(fn, "{}");
   ASSERT_TRUE(ok.ok());
   EXPECT_FALSE(ok->cold_start);
+}
+
+// Lambda restarts a Node runtime after an uncaught exception: the invocation fails with the
+// error, the runtime's exit is logged, and the next invocation is a cold start.
+TEST_F(EngineTest, NodeUncaughtExceptionFailsTheInvocationAndDiscardsTheInstance) {
+  makeEngine();
+  auto fn = nodeFunction();
+  auto first = invokeSync(fn, "{}");
+  ASSERT_TRUE(first.ok()) << first.error().message;
+  auto r = invokeSync(fn, R"({"action": "uncaught"})");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_TRUE(r->function_error);
+  EXPECT_FALSE(r->cold_start);
+  auto err = payloadOf(*r);
+  EXPECT_EQ(err["errorType"].as_string(), "TypeError") << r->payload;
+  EXPECT_EQ(err["errorMessage"].as_string(), "async boom");
+  EXPECT_NE(r->logs.find("\tERROR\tUncaught Exception \t"), std::string::npos) << r->logs;
+  EXPECT_NE(r->logs.find("RequestId: " + r->request_id +
+                         " Error: Runtime exited with error: exit status 129\n"
+                         "Runtime.ExitError\nEND RequestId: "),
+            std::string::npos)
+      << r->logs;
+  EXPECT_TRUE(eventually([&] { return engine_->instanceCount() == 0; })) << "discarded";
+  auto next = invokeSync(fn, "{}");
+  ASSERT_TRUE(next.ok()) << next.error().message;
+  EXPECT_FALSE(next->function_error) << next->payload;
+  EXPECT_TRUE(next->cold_start);
+  EXPECT_NE(payloadOf(*next)["pid"], payloadOf(*first)["pid"]);
+}
+
+// An error after the invocation was answered: the runtime exits while idle, and the next
+// invocation does not fail for it but gets a new instance (a cold start), as on Lambda.
+TEST_F(EngineTest, NodeErrorAfterTheAnswerRestartsTheRuntimeForTheNextInvocation) {
+  makeEngine();
+  auto fn = nodeFunction();
+  auto late = invokeSync(fn, R"({"action": "late"})");
+  ASSERT_TRUE(late.ok()) << late.error().message;
+  EXPECT_FALSE(late->function_error) << late->payload;
+  EXPECT_TRUE(payloadOf(*late)["late"].as_bool());
+  std::this_thread::sleep_for(200ms);  // lets it exit
+  auto next = invokeSync(fn, "{}");
+  ASSERT_TRUE(next.ok()) << next.error().message;
+  EXPECT_FALSE(next->function_error) << next->payload;
+  EXPECT_TRUE(next->cold_start);
+  EXPECT_GT(next->init_duration_ms, 0);
+  EXPECT_NE(payloadOf(*next)["pid"], payloadOf(*late)["pid"]);
+  // What the old runtime printed last and how it ended come first, before START.
+  auto start = next->logs.find("START RequestId: ");
+  auto rejection = next->logs.find("\tERROR\tUnhandled Promise Rejection \t");
+  auto exit =
+      next->logs.find("Error: Runtime exited with error: exit status 128\nRuntime.ExitError\n");
+  EXPECT_LT(rejection, start) << next->logs;
+  EXPECT_LT(exit, start) << next->logs;
+  EXPECT_EQ(engine_->instanceCount(), 1);
+  auto warm = invokeSync(fn, "{}");
+  ASSERT_TRUE(warm.ok());
+  EXPECT_FALSE(warm->cold_start);
 }
 
 TEST_F(EngineTest, TimeoutKillsAndReplacesTheInstance) {

@@ -9,6 +9,10 @@
 // alive while a handler runs, so 'beforeExit' tells us when the loop is empty (the
 // callbackWaitsForEmptyEventLoop contract), and pending timers stay frozen between invocations
 // as on Lambda.
+//
+// With --deferred-init the runtime starts before its function is known (a pre-started
+// instance): it loads itself, sends READY and waits for INIT, which brings the function's
+// environment; then it goes on exactly as a fresh start does.
 const fs = require('fs');
 const path = require('path');
 const url = require('url');
@@ -16,11 +20,13 @@ const util = require('util');
 
 const CHANNEL_FD = 3;
 const HEADER_BYTES = 16; // '<IBBHQ': length, type, flags, meta_length, seq
+const INIT = 1;
 const INIT_OK = 2;
 const INIT_ERROR = 3;
 const INVOKE = 4;
 const RESULT = 5;
 const ERROR = 6;
+const READY = 7;
 // Lambda's response limit; the host rejects frames beyond this plus room for metadata.
 const MAX_RESULT_BYTES = 6 * 1024 * 1024 + 100;
 
@@ -157,15 +163,16 @@ function readFrame() {
   return { type, seq, meta: payload.subarray(0, metaLength), body: payload.subarray(metaLength) };
 }
 
-function sendFrame(type, seq, body) {
-  const payload = body === undefined ? Buffer.alloc(0) : Buffer.from(body, 'utf8');
+function sendFrame(type, seq, body, meta) {
+  const metaBytes = meta === undefined ? Buffer.alloc(0) : Buffer.from(JSON.stringify(meta), 'utf8');
+  const bodyBytes = body === undefined ? Buffer.alloc(0) : Buffer.from(body, 'utf8');
   const header = Buffer.alloc(HEADER_BYTES);
-  header.writeUInt32LE(payload.length, 0);
+  header.writeUInt32LE(metaBytes.length + bodyBytes.length, 0);
   header.writeUInt8(type, 4);
   header.writeUInt8(0, 5);
-  header.writeUInt16LE(0, 6);
+  header.writeUInt16LE(metaBytes.length, 6);
   header.writeBigUInt64LE(BigInt(seq), 8);
-  const data = Buffer.concat([header, payload]);
+  const data = Buffer.concat([header, metaBytes, bodyBytes]);
   // stdout/stderr are pipes, written synchronously by Node on Linux: what the handler logged is
   // already in the host's pipes when the reply arrives.
   let off = 0;
@@ -281,7 +288,9 @@ process.on('beforeExit', () => {
   if (listener) listener();
 });
 
-// What an uncaught exception or unhandled rejection does: fails the current invocation (or init).
+// What an uncaught exception or unhandled rejection does, as in Lambda's runtime: it fails the
+// current invocation (or init) and the runtime exits, with status 129 after an uncaught
+// exception, 128 after an unhandled rejection. Called with (error, exitStatus).
 let errorCallback = null;
 
 function postResult(seq, result) {
@@ -307,6 +316,24 @@ function postResult(seq, result) {
 function postError(seq, err) {
   console.error('Invoke Error', toFormatted(err));
   sendFrame(ERROR, seq, JSON.stringify(toRapidResponse(err)));
+}
+
+// The invocation's error, with word that the runtime exits right after it, so the host does not
+// reuse the instance. Lambda's client posts the error without logging it again.
+function postErrorAndExit(seq, err, exitStatus) {
+  sendFrame(ERROR, seq, JSON.stringify(toRapidResponse(err)), { exiting: true });
+  process.exit(exitStatus);
+}
+
+// Exits between invocations (the last one was answered): the host sees the channel close and
+// sends its next invocation to a new instance.
+function exitWhileIdle(exitStatus) {
+  try {
+    fs.closeSync(CHANNEL_FD);
+  } catch (_) {
+    // already closed
+  }
+  process.exit(exitStatus);
 }
 
 function buildCallbackContext(seq, scheduleNext) {
@@ -356,11 +383,15 @@ function buildCallbackContext(seq, scheduleNext) {
   const markCompleted = () => {
     isInvoked = true;
   };
-  const failIfPending = (err) => {
+  // An uncaught exception or unhandled rejection: the invocation fails unless it was already
+  // answered, and the runtime exits either way.
+  const failAndExit = (err, exitStatus) => {
     beforeExitListener = null;
-    if (!isInvoked) fail(err);
+    if (isInvoked) exitWhileIdle(exitStatus);
+    isInvoked = true;
+    postErrorAndExit(seq, err, exitStatus);
   };
-  return [callback, callbackContext, markCompleted, failIfPending];
+  return [callback, callbackContext, markCompleted, failAndExit];
 }
 
 function parseJsonOrUndefined(text) {
@@ -382,13 +413,13 @@ function handleInvoke(handler, seq, meta, body) {
   if (meta.trace_id) process.env._X_AMZN_TRACE_ID = meta.trace_id;
   else delete process.env._X_AMZN_TRACE_ID;
   const scheduleNext = () => setImmediate(nextInvocation, handler);
-  const [callback, callbackContext, markCompleted, failIfPending] = buildCallbackContext(
+  const [callback, callbackContext, markCompleted, failAndExit] = buildCallbackContext(
     seq,
     scheduleNext,
   );
-  // The invocation fails; the instance keeps serving (Lambda would restart the runtime). Late
-  // errors of an invocation already answered are only logged.
-  errorCallback = failIfPending;
+  // Also for errors after the answer, until the next invocation replaces it: as on Lambda, the
+  // runtime exits and the next invocation gets a new one.
+  errorCallback = failAndExit;
   // A handler that never reports a result ends with null once the event loop is empty.
   beforeExitListener = () => {
     markCompleted();
@@ -431,23 +462,76 @@ function nextInvocation(handler) {
   handleInvoke(handler, frame.seq, meta, frame.body);
 }
 
+// Deferred init, before READY: what the function would otherwise pay for at its first ES module
+// (the ES module loader, and libuv's thread pool that reads its files) and its first log line
+// (process.stdout and process.stderr are created on first use: ~10 ms), so that a pre-started
+// instance has only the function's own code left to load. Touches nothing of the function's and
+// writes nothing.
+async function warmUp() {
+  try {
+    void process.stdout;
+    void process.stderr;
+    util.format('%s %j', new Date().toISOString(), {});
+    await import('data:text/javascript,export default 0');
+    await fs.promises.readFile(__filename);
+  } catch (_) {
+    // only an optimisation
+  }
+}
+
+// Deferred init: says READY, then waits for INIT, whose environment replaces ours (the
+// sandbox's TMPDIR is kept unless INIT sets one), and enters the task root, where the host has
+// mounted the code since we started. False if the host closed the channel first.
+function awaitInit() {
+  sendFrame(READY, 0);
+  const frame = readFrame();
+  if (frame === null) return false;
+  if (frame.type !== INIT) {
+    process.stderr.write(`gust runtime: expected INIT, got frame type ${frame.type}\n`);
+    process.exit(2);
+  }
+  const meta = frame.meta.length > 0 ? JSON.parse(frame.meta.toString('utf8')) : {};
+  const env = (meta && meta.env) || {};
+  const tmpdir = process.env.TMPDIR;
+  for (const key of Object.keys(process.env)) delete process.env[key];
+  for (const [key, value] of Object.entries(env)) process.env[key] = String(value);
+  if (tmpdir !== undefined && !Object.prototype.hasOwnProperty.call(env, 'TMPDIR')) {
+    process.env.TMPDIR = tmpdir;
+  }
+  // As after a fresh start: the same argv, module paths from this environment (HOME,
+  // NODE_PATH), and the task root as the working directory (ours is the empty mount point
+  // beneath the code).
+  process.argv.splice(process.argv.indexOf('--deferred-init'), 1);
+  const Module = require('module');
+  if (typeof Module._initPaths === 'function') Module._initPaths();
+  process.chdir(process.env.LAMBDA_TASK_ROOT || '/var/task');
+  return true;
+}
+
 async function main() {
   patchConsole();
   process.on('uncaughtException', (error) => {
     console.error('Uncaught Exception', toFormatted(error));
-    if (errorCallback) errorCallback(error);
+    if (errorCallback) errorCallback(error, 129);
   });
   process.on('unhandledRejection', (reason, promise) => {
     const error = new UnhandledPromiseRejection(reason && reason.toString(), promise);
     console.error('Unhandled Promise Rejection', toFormatted(error));
-    if (errorCallback) errorCallback(error);
+    if (errorCallback) errorCallback(error, 128);
   });
-  const initError = (error) => {
+
+  // Everything above ran before the function was known; from here on it is the function's.
+  if (process.argv.includes('--deferred-init')) {
+    await warmUp();
+    if (!awaitInit()) return;
+  }
+
+  const initError = (error, exitStatus) => {
     errorCallback = null;
     sendFrame(INIT_ERROR, 0, JSON.stringify(toRapidResponse(error)));
-    process.exit(129);
+    process.exit(exitStatus);
   };
-  errorCallback = (error) => initError(error);
+  errorCallback = initError;
 
   const appRoot = process.env.LAMBDA_TASK_ROOT || process.cwd();
   let handler;
@@ -455,7 +539,7 @@ async function main() {
     handler = await loadHandler(appRoot, process.env._HANDLER || '');
   } catch (error) {
     console.error('Init Error', toFormatted(error));
-    initError(error);
+    initError(error, 129);
     return;
   }
   errorCallback = null;

@@ -32,6 +32,13 @@ exports.handler = async (event, context) => {
       region: process.env.AWS_REGION,
     },
     serverEnvLeaked: process.env.GUST_E2E_SECRET !== undefined,
+    envKeys: Object.keys(process.env).sort(),
+    argv: process.argv,
+    execArgv: process.execArgv,
+    cwd: process.cwd(),
+    // A pre-started instance was started with --deferred-init (not in process.argv).
+    pooled: require('fs').readFileSync('/proc/self/cmdline', 'utf8').split('\0')
+      .includes('--deferred-init'),
     fd3Inherited: (() => {
       try {
         return require('child_process').execFileSync('/bin/sh', ['-c', 'test -e /proc/self/fd/3 && echo yes || echo no']).toString().trim();
