@@ -415,6 +415,12 @@ Result<std::filesystem::path> FunctionService::codeDir(const store::FunctionReco
   return dir;
 }
 
+Result<std::string> FunctionService::codeZip(std::string_view sha256_hex) {
+  if (!isSha256Hex(sha256_hex))
+    return Error::notFound("no code with that SHA-256; ask GetFunction for a fresh link");
+  return blobs_.get(sha256_hex);
+}
+
 Status FunctionService::ensureExtracted(std::string_view sha256, std::string_view zip) {
   std::lock_guard lock(extract_mu_);
   std::filesystem::path dir = code_cache_root_ / std::string(sha256);

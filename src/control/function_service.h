@@ -98,6 +98,8 @@ class FunctionService {
   // The extracted code of `record` on the host; extracts from the blob store if the cache lacks
   // it (e.g. after the cache was cleaned).
   Result<std::filesystem::path> codeDir(const store::FunctionRecord& record);
+  // The code zip with this SHA-256 (hex), as uploaded: kNotFound if there is none.
+  Result<std::string> codeZip(std::string_view sha256_hex);
 
  private:
   struct StoredCode {

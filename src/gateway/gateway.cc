@@ -126,7 +126,8 @@ class Gateway::Impl {
         control_pool_(options_.control_threads),
         lambda_(LambdaApiOptions{{options_.region, options_.account_id},
                                  options_.max_sync_payload_bytes,
-                                 options_.max_async_payload_bytes},
+                                 options_.max_async_payload_bytes,
+                                 hmacSha256Hex(options_.token, "gust code links")},
                 functions, engine, control_pool_) {
     router_.add("GET", "/healthz", [](http::Request&&, const PathParams&, http::Responder r) {
       r(http::Response::json(200, R"({"status":"ok"})"));

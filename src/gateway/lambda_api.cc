@@ -183,6 +183,7 @@ class LambdaApi::Impl : public std::enable_shared_from_this<LambdaApi::Impl> {
     r.add("PUT", pc, control(&Impl::putProvisioned));
     r.add("GET", pc, control(&Impl::getProvisioned));
     r.add("DELETE", pc, control(&Impl::deleteProvisioned));
+    r.add("GET", "/gust/code/{sha}", control(&Impl::downloadCode));
     r.add("GET", "/2016-08-19/account-settings", control(&Impl::accountSettings));
     r.add("GET", "/2016-08-19/account-settings/", control(&Impl::accountSettings));
     auto self = shared_from_this();
@@ -440,12 +441,57 @@ class LambdaApi::Impl : public std::enable_shared_from_this<LambdaApi::Impl> {
     auto record = lookupVersion(*ref);
     if (!record) return lambdaError(record.error());
     json::object body{{"Configuration", lambda::functionConfiguration(options_.account, *record)},
-                      {"Code", json::object{{"RepositoryType", "S3"}}},
+                      {"Code", codeLocation(req, record->code_sha256)},
                       {"Tags", json::object{}}};
     if (auto latest = functions_.get(ref->name); latest && latest->reserved_concurrency)
       body["Concurrency"] =
           json::object{{"ReservedConcurrentExecutions", *latest->reserved_concurrency}};
     return jsonResponse(200, body);
+  }
+
+  // Code.Location: a link to download the zip, signed and valid for link_lifetime.
+  json::object codeLocation(const http::Request& req, const std::string& sha256) {
+    json::object code{{"RepositoryType", "S3"}};
+    auto host = req.header("host");
+    if (!host || host->empty() || options_.link_key.empty()) return code;
+    int64_t expires =
+        std::chrono::duration_cast<std::chrono::seconds>(
+            (std::chrono::system_clock::now() + options_.link_lifetime).time_since_epoch())
+            .count();
+    code["Location"] =
+        fmt::format("http://{}/gust/code/{}?expires={}&signature={}", *host, sha256, expires,
+                    hmacSha256Hex(options_.link_key, fmt::format("{}\n{}", sha256, expires)));
+    return code;
+  }
+
+  http::Response downloadCode(const http::Request& req, const PathParams& params) {
+    auto query = parseQuery(req.query);
+    const std::string& sha = params.at("sha");
+    auto denied = [] {
+      return http::Response::json(
+          403, R"({"code":"PermissionDenied","message":"this code link is invalid or expired; )"
+               R"(ask GetFunction for a fresh one"})");
+    };
+    if (!query || !query->contains("expires") || !query->contains("signature") ||
+        options_.link_key.empty())
+      return denied();
+    int64_t expires = 0;
+    const std::string& e = query->at("expires");
+    auto [end, ec] = std::from_chars(e.data(), e.data() + e.size(), expires);
+    int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                      std::chrono::system_clock::now().time_since_epoch())
+                      .count();
+    std::string want = hmacSha256Hex(options_.link_key, fmt::format("{}\n{}", sha, e));
+    if (ec != std::errc() || end != e.data() + e.size() || expires < now ||
+        !constantTimeEquals(want, query->at("signature")))
+      return denied();
+    auto zip = functions_.codeZip(sha);
+    if (!zip) return lambdaError(zip.error());
+    http::Response res;
+    res.status = 200;
+    res.headers.push_back({"content-type", "application/zip"});
+    res.body = std::move(*zip);
+    return res;
   }
 
   http::Response getConfiguration(const http::Request& req, const PathParams& params) {

@@ -4,6 +4,7 @@
 // Internal to the gateway component.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <string>
 
@@ -15,7 +16,11 @@ namespace gust::gateway {
 struct LambdaApiOptions {
   lambda::Account account;
   size_t max_sync_payload_bytes = 6 * 1024 * 1024;  // Lambda: 6 MB request and response
-  size_t max_async_payload_bytes = 1024 * 1024;     // Lambda: 1 MB for Event invocations
+  size_t max_async_payload_bytes = 1024 * 1024;
+  // Signs the code download links GetFunction hands out (Code.Location); they work without
+  // other credentials until they expire, as Lambda's presigned links do.
+  std::string link_key;
+  std::chrono::seconds link_lifetime{600};  // Lambda: 1 MB for Event invocations
 };
 
 // Lambda's error response for `error`: status and x-amzn-ErrorType from its code (or `type`

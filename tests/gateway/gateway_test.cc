@@ -593,5 +593,26 @@ TEST(GatewayRefusal, LambdaPathsGetLambdasShape) {
   EXPECT_EQ(Gateway::refusal("", 400, "bad").status, 400);
 }
 
+TEST_F(LambdaApiTest, GetFunctionLinksTheCode) {
+  ASSERT_EQ(call("POST", "/2015-03-31/functions", createBody("f")).status, 201);
+  auto res = call("GET", "/2015-03-31/functions/f", "", true, {{"host", "127.0.0.1:8080"}});
+  ASSERT_EQ(res.status, 200) << res.body;
+  std::string location(parse(res.body).at("Code").at("Location").as_string());
+  constexpr std::string_view kPrefix = "http://127.0.0.1:8080";
+  ASSERT_TRUE(location.starts_with(kPrefix)) << location;
+  std::string link = location.substr(kPrefix.size());
+  res = call("GET", link, "", false);  // the link is its own credential
+  ASSERT_EQ(res.status, 200) << res.body;
+  EXPECT_EQ(res.header("content-type"), "application/zip");
+  EXPECT_EQ(res.body, control::zipDirectory(root_ / "fn").value());
+  std::string tampered = link;
+  tampered.back() = tampered.back() == '0' ? '1' : '0';
+  EXPECT_EQ(call("GET", tampered, "", false).status, 403);
+  size_t e = link.find("expires=") + 8;
+  std::string expired = link.substr(0, e) + "1" + link.substr(link.find('&', e));
+  EXPECT_EQ(call("GET", expired, "", false).status, 403);
+  EXPECT_EQ(call("GET", link.substr(0, link.find('?')), "", false).status, 403);
+}
+
 }  // namespace
 }  // namespace gust::gateway
