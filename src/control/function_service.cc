@@ -372,6 +372,23 @@ Result<store::ProvisionedConfigRecord> FunctionService::putProvisionedConfig(
         "provision nothing)",
         requested, kAccountConcurrencyLimit));
   GUST_TRY(checkQualifierForProvisioned(function, qualifier));
+  // Lambda: a function's provisioned concurrency (all its qualifiers) fits in its reservation,
+  // or, unreserved, in what the account keeps unreserved.
+  std::lock_guard lock(reservation_mu_);
+  GUST_ASSIGN_OR_RETURN(store::FunctionRecord latest, store_.getFunction(function));
+  GUST_ASSIGN_OR_RETURN(auto configs, store_.listProvisionedConfigs(function));
+  int total = requested + latest.provisioned_concurrency;
+  for (const auto& c : configs)
+    if (c.qualifier != qualifier) total += c.requested;
+  int limit =
+      latest.reserved_concurrency.value_or(kAccountConcurrencyLimit - kMinUnreservedConcurrency);
+  if (total > limit)
+    return Error::invalid(fmt::format(
+        "provisioned concurrency: {} for {} makes {} for function \"{}\" in all, more than {} "
+        "({}); lower it, or raise the function's reserved concurrency",
+        requested, qualifier, total, function, limit,
+        latest.reserved_concurrency ? "its reserved concurrency"
+                                    : "the account's unreserved pool"));
   store::ProvisionedConfigRecord config;
   config.function = std::string(function);
   config.qualifier = std::string(qualifier);

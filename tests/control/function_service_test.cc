@@ -671,5 +671,21 @@ TEST_F(FunctionServiceAliasTest, ProvisionedConcurrencyNeedsAPublishedQualifier)
   EXPECT_TRUE(service_->listProvisionedConfigs("")->empty());
 }
 
+TEST_F(FunctionServiceAliasTest, ProvisionedConcurrencyFitsInTheReservation) {
+  ASSERT_TRUE(service_->createAlias(alias("live", "2")).ok());
+  ASSERT_TRUE(service_->setReservedConcurrency("f", 5).ok());
+  ASSERT_TRUE(service_->putProvisionedConfig("f", "1", 3).ok());
+  auto over = service_->putProvisionedConfig("f", "live", 3);  // 3 + 3 > 5
+  ASSERT_FALSE(over.ok());
+  EXPECT_EQ(over.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_THAT(over.error().message, HasSubstr("reserved concurrency"));
+  EXPECT_TRUE(service_->putProvisionedConfig("f", "live", 2).ok());
+  EXPECT_TRUE(service_->putProvisionedConfig("f", "1", 3).ok());  // replacing is not adding
+  ASSERT_TRUE(service_->setReservedConcurrency("f", std::nullopt).ok());
+  auto pool = service_->putProvisionedConfig("f", "live", 1000 - 100 - 3 + 1);
+  ASSERT_FALSE(pool.ok());
+  EXPECT_THAT(pool.error().message, HasSubstr("unreserved pool"));
+}
+
 }  // namespace
 }  // namespace gust::control
