@@ -303,9 +303,7 @@ class SqliteStore final : public Store {
 
   Result<FunctionRecord> getFunction(std::string_view name) override {
     std::lock_guard lock(mu_);
-    GUST_ASSIGN_OR_RETURN(std::optional<FunctionRecord> latest, readLatest(name));
-    if (!latest) return functionNotFound(name);
-    return std::move(*latest);
+    return requireLatest(name);
   }
 
   Result<std::vector<FunctionRecord>> listFunctions() override {
@@ -335,15 +333,14 @@ class SqliteStore final : public Store {
                                         std::string_view expected_revision_id) override {
     std::lock_guard lock(mu_);
     return inTransaction([&]() -> Result<FunctionRecord> {
-      GUST_ASSIGN_OR_RETURN(std::optional<FunctionRecord> latest, readLatest(name));
-      if (!latest) return functionNotFound(name);
-      if (!expected_code_sha256.empty() && expected_code_sha256 != latest->code_sha256)
+      GUST_ASSIGN_OR_RETURN(FunctionRecord latest, requireLatest(name));
+      if (!expected_code_sha256.empty() && expected_code_sha256 != latest.code_sha256)
         return Error{ErrorCode::kFailedPrecondition,
                      fmt::format("function \"{}\" has code {}, not the expected {}: its code "
                                  "changed since it was read; read it again and retry",
-                                 name, latest->code_sha256, expected_code_sha256)};
-      if (!expected_revision_id.empty() && expected_revision_id != latest->revision_id)
-        return revisionMismatch(fmt::format("function \"{}\"", name), latest->revision_id,
+                                 name, latest.code_sha256, expected_code_sha256)};
+      if (!expected_revision_id.empty() && expected_revision_id != latest.revision_id)
+        return revisionMismatch(fmt::format("function \"{}\"", name), latest.revision_id,
                                 expected_revision_id);
 
       GUST_ASSIGN_OR_RETURN(StmtPtr newest,
@@ -352,12 +349,12 @@ class SqliteStore final : public Store {
       bindText(newest.get(), 1, name);
       GUST_ASSIGN_OR_RETURN(std::vector<FunctionRecord> found,
                             readRecords(newest.get(), "cannot read the newest version"));
-      if (!found.empty() && sameCodeAndConfig(*latest, found.front()))
+      if (!found.empty() && sameCodeAndConfig(latest, found.front()))
         return std::move(found.front());
 
       GUST_ASSIGN_OR_RETURN(int64_t last, lastVersion(name));
       int64_t number = last + 1;
-      std::string version_description = description.empty() ? latest->description : description;
+      std::string version_description = description.empty() ? latest.description : description;
       std::string now = nowIso8601();
       std::string revision_id = uuid4();
       GUST_ASSIGN_OR_RETURN(
@@ -381,7 +378,7 @@ class SqliteStore final : public Store {
       sqlite3_bind_int64(bump.get(), 2, number);
       GUST_TRY(stepDone(bump.get(), "cannot record the published version number"));
 
-      FunctionRecord published = std::move(*latest);
+      FunctionRecord published = std::move(latest);
       published.version = std::to_string(number);
       published.description = std::move(version_description);
       published.last_modified = std::move(now);
@@ -392,15 +389,10 @@ class SqliteStore final : public Store {
 
   Result<FunctionRecord> getVersion(std::string_view name, std::string_view version) override {
     std::lock_guard lock(mu_);
-    if (version == kLatest) {
-      GUST_ASSIGN_OR_RETURN(std::optional<FunctionRecord> latest, readLatest(name));
-      if (!latest) return functionNotFound(name);
-      return std::move(*latest);
-    }
+    if (version == kLatest) return requireLatest(name);
     GUST_ASSIGN_OR_RETURN(std::optional<FunctionRecord> found, readVersion(name, version));
     if (found) return std::move(*found);
-    GUST_ASSIGN_OR_RETURN(std::optional<FunctionRecord> latest, readLatest(name));
-    if (!latest) return functionNotFound(name);
+    GUST_TRY(requireLatest(name));
     return versionNotFound(name, version);
   }
 
@@ -408,14 +400,13 @@ class SqliteStore final : public Store {
     std::lock_guard lock(mu_);
     // One transaction, so $LATEST and the versions are read from the same snapshot.
     return inTransaction([&]() -> Result<std::vector<FunctionRecord>> {
-      GUST_ASSIGN_OR_RETURN(std::optional<FunctionRecord> latest, readLatest(name));
-      if (!latest) return functionNotFound(name);
+      GUST_ASSIGN_OR_RETURN(FunctionRecord latest, requireLatest(name));
       GUST_ASSIGN_OR_RETURN(StmtPtr stmt, prepare(std::string(kVersionSelect) +
                                                   " WHERE v.function = ?1 ORDER BY v.version"));
       bindText(stmt.get(), 1, name);
       GUST_ASSIGN_OR_RETURN(std::vector<FunctionRecord> versions,
                             readRecords(stmt.get(), "cannot list versions"));
-      versions.insert(versions.begin(), std::move(*latest));
+      versions.insert(versions.begin(), std::move(latest));
       return versions;
     });
   }
@@ -430,8 +421,7 @@ class SqliteStore final : public Store {
     return inTransaction([&]() -> Status {
       GUST_ASSIGN_OR_RETURN(std::optional<FunctionRecord> found, readVersion(name, version));
       if (!found) {
-        GUST_ASSIGN_OR_RETURN(std::optional<FunctionRecord> latest, readLatest(name));
-        if (!latest) return functionNotFound(name);
+        GUST_TRY(requireLatest(name));
         return versionNotFound(name, version);
       }
       GUST_ASSIGN_OR_RETURN(std::vector<AliasRecord> aliases, readAliases(name));
@@ -489,16 +479,14 @@ class SqliteStore final : public Store {
     std::lock_guard lock(mu_);
     GUST_ASSIGN_OR_RETURN(std::optional<AliasRecord> alias, readAlias(function, name));
     if (alias) return std::move(*alias);
-    GUST_ASSIGN_OR_RETURN(std::optional<FunctionRecord> latest, readLatest(function));
-    if (!latest) return functionNotFound(function);
+    GUST_TRY(requireLatest(function));
     return aliasNotFound(function, name);
   }
 
   Result<std::vector<AliasRecord>> listAliases(std::string_view function) override {
     std::lock_guard lock(mu_);
     return inTransaction([&]() -> Result<std::vector<AliasRecord>> {
-      GUST_ASSIGN_OR_RETURN(std::optional<FunctionRecord> latest, readLatest(function));
-      if (!latest) return functionNotFound(function);
+      GUST_TRY(requireLatest(function));
       return readAliases(function);
     });
   }
@@ -509,8 +497,7 @@ class SqliteStore final : public Store {
       GUST_TRY(run("DELETE FROM aliases WHERE function = ?1 AND name = ?2", {function, name},
                    "cannot delete alias"));
       if (sqlite3_changes(db_.get()) == 0) {
-        GUST_ASSIGN_OR_RETURN(std::optional<FunctionRecord> latest, readLatest(function));
-        if (!latest) return functionNotFound(function);
+        GUST_TRY(requireLatest(function));
         return aliasNotFound(function, name);
       }
       // Provisioned concurrency of an alias that no longer exists would never be used.
@@ -524,8 +511,7 @@ class SqliteStore final : public Store {
   Result<ProvisionedConfigRecord> putProvisionedConfig(ProvisionedConfigRecord config) override {
     std::lock_guard lock(mu_);
     return inTransaction([&]() -> Result<ProvisionedConfigRecord> {
-      GUST_ASSIGN_OR_RETURN(std::optional<FunctionRecord> latest, readLatest(config.function));
-      if (!latest) return functionNotFound(config.function);
+      GUST_TRY(requireLatest(config.function));
       config.last_modified = nowIso8601();
       GUST_ASSIGN_OR_RETURN(
           StmtPtr stmt,
@@ -564,8 +550,7 @@ class SqliteStore final : public Store {
       return readProvisioned(stmt.get());
     }
     return inTransaction([&]() -> Result<std::vector<ProvisionedConfigRecord>> {
-      GUST_ASSIGN_OR_RETURN(std::optional<FunctionRecord> latest, readLatest(function));
-      if (!latest) return functionNotFound(function);
+      GUST_TRY(requireLatest(function));
       GUST_ASSIGN_OR_RETURN(StmtPtr stmt, prepare(std::string(kProvisionedSelect) +
                                                   " WHERE function = ?1 ORDER BY qualifier"));
       bindText(stmt.get(), 1, function);
@@ -802,6 +787,13 @@ class SqliteStore final : public Store {
     return std::optional<FunctionRecord>(std::move(found.front()));
   }
 
+  // $LATEST, or kNotFound naming the function.
+  Result<FunctionRecord> requireLatest(std::string_view name) {
+    GUST_ASSIGN_OR_RETURN(std::optional<FunctionRecord> latest, readLatest(name));
+    if (!latest) return functionNotFound(name);
+    return std::move(*latest);
+  }
+
   // A published version; nullopt if it (or the function) does not exist or `version` is not a
   // version number.
   Result<std::optional<FunctionRecord>> readVersion(std::string_view name,
@@ -905,8 +897,7 @@ class SqliteStore final : public Store {
 
   // The function exists and so does every version `alias` routes to.
   Status checkAliasTargets(const AliasRecord& alias) {
-    GUST_ASSIGN_OR_RETURN(std::optional<FunctionRecord> latest, readLatest(alias.function));
-    if (!latest) return functionNotFound(alias.function);
+    GUST_TRY(requireLatest(alias.function));
     auto exists = [&](const std::string& version) -> Status {
       if (version == kLatest) return okStatus();
       GUST_ASSIGN_OR_RETURN(std::optional<FunctionRecord> found,
