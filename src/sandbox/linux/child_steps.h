@@ -42,6 +42,30 @@ inline int resetSignals() {
   return 0;
 }
 
+// The instance's resource limits: open files, file size, no core dumps, and — when
+// `max_processes` > 0 — processes of the real uid. No RLIMIT_AS: language runtimes reserve far
+// more address space than they use.
+inline int setLimits(uint64_t max_open_files, uint64_t max_file_bytes, uint64_t max_processes) {
+  struct rlimit nofile {
+    max_open_files, max_open_files
+  };
+  struct rlimit no_core {
+    0, 0
+  };
+  struct rlimit fsize {
+    max_file_bytes, max_file_bytes
+  };
+  struct rlimit nproc {
+    max_processes, max_processes
+  };
+  if (::syscall(SYS_prlimit64, 0, RLIMIT_NOFILE, &nofile, nullptr) != 0 ||
+      ::syscall(SYS_prlimit64, 0, RLIMIT_CORE, &no_core, nullptr) != 0 ||
+      ::syscall(SYS_prlimit64, 0, RLIMIT_FSIZE, &fsize, nullptr) != 0 ||
+      (max_processes > 0 && ::syscall(SYS_prlimit64, 0, RLIMIT_NPROC, &nproc, nullptr) != 0))
+    return errno;
+  return 0;
+}
+
 // The instance's standard fds, as the host prepared them.
 struct StdFds {
   int channel = -1;  // -> 3

@@ -385,24 +385,10 @@ int runtimeApiListener() {
     childFail(error_fd, ChildStep::kFds, e);
 
   // 4. Resource limits. The uid is this sandbox's alone, so RLIMIT_NPROC counts exactly its
-  //    processes. No RLIMIT_AS: language runtimes reserve far more address space than they use.
-  struct rlimit nofile {
-    plan.max_open_files, plan.max_open_files
-  };
-  struct rlimit no_core {
-    0, 0
-  };
-  struct rlimit fsize {
-    plan.max_file_bytes, plan.max_file_bytes
-  };
-  struct rlimit nproc {
-    plan.max_processes, plan.max_processes
-  };
-  if (::syscall(SYS_prlimit64, 0, RLIMIT_NOFILE, &nofile, nullptr) != 0 ||
-      ::syscall(SYS_prlimit64, 0, RLIMIT_CORE, &no_core, nullptr) != 0 ||
-      ::syscall(SYS_prlimit64, 0, RLIMIT_FSIZE, &fsize, nullptr) != 0 ||
-      ::syscall(SYS_prlimit64, 0, RLIMIT_NPROC, &nproc, nullptr) != 0)
-    childFail(error_fd, ChildStep::kRlimits, errno);
+  //    processes.
+  if (int e = child::setLimits(plan.max_open_files, plan.max_file_bytes, plan.max_processes);
+      e != 0)
+    childFail(error_fd, ChildStep::kRlimits, e);
 
   // 5. Capabilities: empty the bounding set while we still hold CAP_SETPCAP, clear the ambient
   //    and inheritable sets (setresuid below clears only permitted and effective).

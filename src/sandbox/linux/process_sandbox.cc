@@ -143,21 +143,9 @@ struct ChildPlan {
 
   // 5. Resource limits. RLIMIT_NPROC is deliberately not set: it counts every process of the
   //    real uid, which all instances share (nobody), so no per-instance value would be right;
-  //    pids.max of the instance's cgroup is the real limit (full sandbox recipe). RLIMIT_AS is
-  //    not set either: language runtimes reserve far more address space than they use.
-  struct rlimit nofile {
-    plan.max_open_files, plan.max_open_files
-  };
-  struct rlimit no_core {
-    0, 0
-  };
-  struct rlimit fsize {
-    plan.max_file_bytes, plan.max_file_bytes
-  };
-  if (::syscall(SYS_prlimit64, 0, RLIMIT_NOFILE, &nofile, nullptr) != 0 ||
-      ::syscall(SYS_prlimit64, 0, RLIMIT_CORE, &no_core, nullptr) != 0 ||
-      ::syscall(SYS_prlimit64, 0, RLIMIT_FSIZE, &fsize, nullptr) != 0)
-    childFail(error_fd, ChildStep::kRlimits, errno);
+  //    pids.max of the instance's cgroup is the real limit (full sandbox recipe).
+  if (int e = child::setLimits(plan.max_open_files, plan.max_file_bytes, 0); e != 0)
+    childFail(error_fd, ChildStep::kRlimits, e);
 
   // 6. Privileges (root only): empty the bounding set while we still hold CAP_SETPCAP, then
   //    become the unprivileged uid/gid; setresuid away from 0 clears the permitted, effective
