@@ -13,10 +13,11 @@ declare -A allowed=(
   [runtime]="common sandbox runtime"
   [engine]="common runtime sandbox engine"
   [control]="common store control"
+  [events]="common store events"
   [http]="common http"
   [gateway]="common http store control engine auth gateway"
   [cli]="common http control cli"
-  [exe]="common auth store sandbox runtime engine control http gateway cli exe"
+  [exe]="common auth store sandbox runtime engine control events http gateway cli exe"
 )
 
 status=0
