@@ -18,6 +18,7 @@
 #include "control/function_service.h"
 #include "engine/engine.h"
 #include "gateway/common.h"
+#include "gateway/invoker.h"
 #include "gateway/lambda_api.h"
 #include "gateway/router.h"
 
@@ -123,12 +124,13 @@ class Gateway::Impl {
       : options_(std::move(options)),
         functions_(functions),
         engine_(engine),
+        invoker_(functions, engine, control_pool_),
         control_pool_(options_.control_threads),
         lambda_(LambdaApiOptions{{options_.region, options_.account_id},
                                  options_.max_sync_payload_bytes,
                                  options_.max_async_payload_bytes,
                                  hmacSha256Hex(options_.token, "gust code links")},
-                functions, engine, control_pool_) {
+                functions, invoker_, control_pool_) {
     router_.add("GET", "/healthz", [](http::Request&&, const PathParams&, http::Responder r) {
       r(http::Response::json(200, R"({"status":"ok"})"));
     });
@@ -148,6 +150,7 @@ class Gateway::Impl {
   }
 
   Status configureEngine() { return lambda_.configureEngine(); }
+  Invoker& invoker() { return invoker_; }
 
   void handle(http::Request&& req, http::Responder respond) {
     bool lambda_path = isLambdaPath(req.path);
@@ -283,6 +286,7 @@ class Gateway::Impl {
   void deleteFunction(http::Request&&, const PathParams& params, http::Responder respond) {
     offload(std::move(respond), [this, name = params.at("name")] {
       if (auto st = functions_.remove(name); !st) return errorResponse(st.error());
+      invoker_.invalidate(name);
       engine_.evict(name);
       http::Response res;
       res.status = 204;
@@ -428,6 +432,7 @@ class Gateway::Impl {
   control::FunctionService& functions_;
   engine::Engine& engine_;
   Router<Handler> router_;
+  Invoker invoker_;          // constructed before the pool it posts to, destroyed after it
   ThreadPool control_pool_;  // its destructor drains tasks that use the members above
   LambdaApi lambda_;         // (its tasks keep what they use alive)
 };
@@ -439,6 +444,8 @@ Gateway::Gateway(GatewayOptions options, control::FunctionService& functions,
 Gateway::~Gateway() = default;
 
 Status Gateway::configureEngine() { return impl_->configureEngine(); }
+
+Invoker& Gateway::invoker() { return impl_->invoker(); }
 
 http::Response Gateway::refusal(std::string_view target, int status, std::string_view message) {
   ErrorCode code = status == 400 ? ErrorCode::kInvalidArgument : ErrorCode::kTooLarge;

@@ -37,6 +37,8 @@ class Engine;
 
 namespace gust::gateway {
 
+class Invoker;
+
 struct GatewayOptions {
   std::string token;                                       // the control API's bearer token
   std::string token_hint = "the server's data directory";  // where users find it, for errors
@@ -63,6 +65,10 @@ class Gateway {
   // concurrency); deploys do it for the function they change. Call once at server start.
   // Blocking (reads the store); a function that cannot be resolved is skipped and reported.
   Status configureEngine();
+
+  // The invoke path every caller shares (gateway/invoker.h): resolves references through its
+  // cache and runs them on the engine. Lives as long as the gateway.
+  Invoker& invoker();
 
   // The answer to a request the HTTP server refuses before the gateway sees it (413, 431, 400):
   // Lambda's error shape on the Lambda API's paths, the control API's elsewhere. For

@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <charconv>
-#include <random>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -88,11 +87,6 @@ bool isVersionNumber(std::string_view s) {
          std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
-double uniform01() {
-  thread_local std::mt19937_64 rng{std::random_device{}()};
-  return std::uniform_real_distribution<double>(0.0, 1.0)(rng);
-}
-
 // MaxItems and Marker of a List* call.
 struct Page {
   int max_items = kDefaultMaxItems;
@@ -154,9 +148,13 @@ http::Response lambdaError(const Error& error, std::string_view type) {
 
 class LambdaApi::Impl : public std::enable_shared_from_this<LambdaApi::Impl> {
  public:
-  Impl(LambdaApiOptions options, control::FunctionService& functions, engine::Engine& engine,
+  Impl(LambdaApiOptions options, control::FunctionService& functions, Invoker& invoker,
        ThreadPool& pool)
-      : options_(std::move(options)), functions_(functions), engine_(engine), pool_(pool) {}
+      : options_(std::move(options)),
+        functions_(functions),
+        invoker_(invoker),
+        engine_(invoker.engine()),
+        pool_(pool) {}
 
   void addRoutes(Router<Handler>& r) {
     const std::string fn = "/2015-03-31/functions/{fn}";
@@ -247,35 +245,38 @@ class LambdaApi::Impl : public std::enable_shared_from_this<LambdaApi::Impl> {
     request.client_context = std::move(client_context);
     request.trace_id = std::string(req.header("x-amzn-trace-id").value_or(""));
     request.invoked_qualifier = ref->qualifier;
-    pool_.post([self = shared_from_this(), ref = std::move(*ref), type = std::move(type),
-                tail = log_type == "Tail", request = std::move(request),
-                respond = std::move(respond)]() mutable {
-      auto spec = self->resolveForInvoke(ref);
-      if (!spec) return respond(lambdaError(spec.error()));
-      request.function = std::move(*spec);
-      if (type == "DryRun") return respond(noContent());
-      if (type == "Event") {
-        std::string id = request.request_id;
-        self->engine_.invoke(std::move(request), [id](Result<engine::InvokeResult> result) {
-          if (!result)
-            spdlog::warn("event invocation {} was not run: {}", id, result.error().message);
+    std::string name = ref->name;
+    invoker_.resolveAsync(
+        name, ref->qualifier,
+        [self = shared_from_this(), type = std::move(type), tail = log_type == "Tail",
+         request = std::move(request), respond = std::move(respond)](
+            Result<std::shared_ptr<const engine::FunctionSpec>> spec) mutable {
+          if (!spec) return respond(lambdaError(spec.error()));
+          request.function = std::move(*spec);
+          if (type == "DryRun") return respond(noContent());
+          if (type == "Event") {
+            std::string id = request.request_id;
+            self->engine_.invoke(std::move(request), [id](Result<engine::InvokeResult> result) {
+              if (!result)
+                spdlog::warn("event invocation {} was not run: {}", id, result.error().message);
+            });
+            http::Response res;
+            res.status = 202;
+            res.headers.push_back({"x-amzn-requestid", id});
+            return respond(std::move(res));
+          }
+          self->engine_.invoke(std::move(request), [tail, respond = std::move(respond)](
+                                                       Result<engine::InvokeResult> result) {
+            if (!result) return respond(invokeError(result.error()));
+            http::Response res = http::Response::json(200, std::move(result->payload));
+            res.headers.push_back({"x-amzn-requestid", result->request_id});
+            res.headers.push_back({"x-amz-executed-version", result->executed_version});
+            if (result->function_error)
+              res.headers.push_back({"x-amz-function-error", "Unhandled"});
+            if (tail) res.headers.push_back({"x-amz-log-result", logTail(result->logs)});
+            respond(std::move(res));
+          });
         });
-        http::Response res;
-        res.status = 202;
-        res.headers.push_back({"x-amzn-requestid", id});
-        return respond(std::move(res));
-      }
-      self->engine_.invoke(std::move(request), [tail, respond = std::move(respond)](
-                                                   Result<engine::InvokeResult> result) {
-        if (!result) return respond(invokeError(result.error()));
-        http::Response res = http::Response::json(200, std::move(result->payload));
-        res.headers.push_back({"x-amzn-requestid", result->request_id});
-        res.headers.push_back({"x-amz-executed-version", result->executed_version});
-        if (result->function_error) res.headers.push_back({"x-amz-function-error", "Unhandled"});
-        if (tail) res.headers.push_back({"x-amz-log-result", logTail(result->logs)});
-        respond(std::move(res));
-      });
-    });
   }
 
   // A throttled invocation keeps Lambda's Reason field.
@@ -290,20 +291,6 @@ class LambdaApi::Impl : public std::enable_shared_from_this<LambdaApi::Impl> {
     http::Response res = http::Response::json(429, json::serialize(body));
     res.headers.push_back({"x-amzn-errortype", "TooManyRequestsException"});
     return res;
-  }
-
-  Result<std::shared_ptr<const engine::FunctionSpec>> resolveForInvoke(
-      const lambda::FunctionRef& ref) {
-    GUST_ASSIGN_OR_RETURN(store::FunctionRecord record,
-                          functions_.resolve(ref.name, ref.qualifier, uniform01()));
-    std::optional<int> reserved = record.reserved_concurrency;
-    int provisioned = record.provisioned_concurrency;
-    if (record.version != "$LATEST") {
-      GUST_ASSIGN_OR_RETURN(store::FunctionRecord latest, functions_.get(ref.name));
-      reserved = latest.reserved_concurrency;
-      provisioned = 0;  // invocations do not change provisioning (configure() does)
-    }
-    return specFor(functions_, record, reserved, provisioned);
   }
 
   // ---- Engine configuration -------------------------------------------------------------------
@@ -327,6 +314,7 @@ class LambdaApi::Impl : public std::enable_shared_from_this<LambdaApi::Impl> {
   // Tells the engine the function's reservation and, for $LATEST and every published version,
   // how many instances to keep initialised. Call after any change to them.
   Status reconfigure(std::string_view name) {
+    invoker_.invalidate(name);
     GUST_ASSIGN_OR_RETURN(auto versions, functions_.listVersions(name));
     GUST_ASSIGN_OR_RETURN(auto provisioned, provisionedByVersion(name));
     std::optional<int> reserved = versions.front().reserved_concurrency;  // $LATEST's
@@ -507,6 +495,7 @@ class LambdaApi::Impl : public std::enable_shared_from_this<LambdaApi::Impl> {
     if (!ref) return lambdaError(ref.error());
     if (ref->qualifier.empty()) {
       if (auto st = functions_.remove(ref->name); !st) return lambdaError(st.error());
+      invoker_.invalidate(ref->name);
       engine_.evict(ref->name);
       spdlog::info("deleted {}", ref->name);
       return noContent();
@@ -837,13 +826,14 @@ class LambdaApi::Impl : public std::enable_shared_from_this<LambdaApi::Impl> {
 
   LambdaApiOptions options_;
   control::FunctionService& functions_;
+  Invoker& invoker_;
   engine::Engine& engine_;
   ThreadPool& pool_;
 };
 
 LambdaApi::LambdaApi(LambdaApiOptions options, control::FunctionService& functions,
-                     engine::Engine& engine, ThreadPool& pool)
-    : impl_(std::make_shared<Impl>(std::move(options), functions, engine, pool)) {}
+                     Invoker& invoker, ThreadPool& pool)
+    : impl_(std::make_shared<Impl>(std::move(options), functions, invoker, pool)) {}
 
 void LambdaApi::addRoutes(Router<Handler>& router) { impl_->addRoutes(router); }
 

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "gateway/common.h"
+#include "gateway/invoker.h"
 #include "gateway/lambda_json.h"
 
 namespace gust::gateway {
@@ -30,7 +31,8 @@ http::Response lambdaError(const Error& error, std::string_view type = {});
 // Thread-safety: handlers may run concurrently. The references must outlive it.
 class LambdaApi {
  public:
-  LambdaApi(LambdaApiOptions options, control::FunctionService& functions, engine::Engine& engine,
+  // Invocations go through `invoker`, which this API also tells about every change it stores.
+  LambdaApi(LambdaApiOptions options, control::FunctionService& functions, Invoker& invoker,
             ThreadPool& pool);
 
   // Adds every route of the API.

@@ -496,6 +496,48 @@ TEST_F(LambdaApiTest, VersionsAliasesAndWeightedRouting) {
                     "ResourceNotFoundException");
 }
 
+// Invocations resolve through a cache of specs; every change through the gateway must show in
+// the next invocation.
+TEST_F(LambdaApiTest, InvocationsSeeEveryStoredChange) {
+  auto invokedVersion = [&](std::string target) {
+    auto res = call("POST", "/2015-03-31/functions/" + target + "/invocations", "{}");
+    EXPECT_EQ(res.status, 200) << res.body;
+    std::lock_guard lock(engine_.mu);
+    return engine_.requests.back().function;
+  };
+  ASSERT_EQ(call("POST", "/2015-03-31/functions", createBody("f")).status, 201);
+  auto first = invokedVersion("f");
+  EXPECT_EQ(invokedVersion("f"), first);  // warm: the same resolved spec
+  ASSERT_EQ(call("PUT", "/2015-03-31/functions/f/configuration", R"({"MemorySize":256})").status,
+            200);
+  auto second = invokedVersion("f");
+  EXPECT_EQ(second->memory_mb, 256);
+  EXPECT_GT(second->revision, first->revision);
+  ASSERT_EQ(call("POST", "/2015-03-31/functions/f/versions", "").status, 201);
+  ASSERT_EQ(call("PUT", "/2015-03-31/functions/f/configuration", R"({"MemorySize":512})").status,
+            200);
+  ASSERT_EQ(call("POST", "/2015-03-31/functions/f/versions", "").status, 201);
+  ASSERT_EQ(
+      call("POST", "/2015-03-31/functions/f/aliases", R"({"Name":"live","FunctionVersion":"1"})")
+          .status,
+      201);
+  EXPECT_EQ(invokedVersion("f:live")->version, "1");
+  ASSERT_EQ(
+      call("PUT", "/2015-03-31/functions/f/aliases/live", R"({"FunctionVersion":"2"})").status,
+      200);
+  EXPECT_EQ(invokedVersion("f:live")->version, "2");
+  ASSERT_EQ(
+      call("PUT", "/2017-10-31/functions/f/concurrency", R"({"ReservedConcurrentExecutions":5})")
+          .status,
+      200);
+  EXPECT_EQ(invokedVersion("f:live")->reserved_concurrency, 5);
+  ASSERT_EQ(call("POST", "/api/v1/functions", deployBody("f")).status, 200);  // the gust CLI
+  EXPECT_EQ(invokedVersion("f")->memory_mb, 128);
+  ASSERT_EQ(call("DELETE", "/api/v1/functions/f").status, 204);
+  auto res = call("POST", "/2015-03-31/functions/f/invocations", "{}");
+  EXPECT_EQ(res.status, 404) << res.body;
+}
+
 TEST_F(LambdaApiTest, ConcurrencySettings) {
   ASSERT_EQ(call("POST", "/2015-03-31/functions", createBody("f")).status, 201);
   auto res =
