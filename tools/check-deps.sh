@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 declare -A allowed=(
   [common]="common"
   [auth]="common auth"
+  [apigw]="common apigw"
   [store]="common store"
   [sandbox]="common sandbox"
   [runtime]="common sandbox runtime"
@@ -15,9 +16,9 @@ declare -A allowed=(
   [control]="common store control"
   [events]="common store events"
   [http]="common http"
-  [gateway]="common http store control engine auth gateway"
+  [gateway]="common http store control engine auth apigw gateway"
   [cli]="common http control cli"
-  [exe]="common auth store sandbox runtime engine control events http gateway cli exe"
+  [exe]="common auth apigw store sandbox runtime engine control events http gateway cli exe"
 )
 
 status=0
