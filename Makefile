@@ -31,9 +31,11 @@ run: build-release
 test: build
 	@ctest --preset dev -j $(JOBS)
 
+# `make bench` runs every scenario; `make bench BENCH=gateway` one (see bench/run.sh).
+BENCH ?= all
 bench: configure-release
-	@cmake --build --preset release -j $(JOBS) --target gust
-	@bench/run.sh build/release
+	@cmake --build --preset release -j $(JOBS) --target gust gust_engine_bench
+	@bench/run.sh build/release $(BENCH)
 
 format: deps
 	@tools/format.sh

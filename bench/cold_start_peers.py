@@ -24,6 +24,8 @@ import sys
 import tempfile
 import time
 
+import gust_serve
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CODE = os.path.join(ROOT, "examples", "hello-python")
 PY = "/usr/bin/python3"
@@ -99,15 +101,7 @@ def remove_runc_cgroups():
 class Gust:
     def __init__(self, gust_bin, work):
         self.bin = gust_bin
-        self.data = os.path.join(work, "gust-data")
-        os.makedirs(self.data)
-        os.chmod(work, 0o711)
-        os.chmod(self.data, 0o711)
-        self.proc = subprocess.Popen([gust_bin, "serve", "--listen", "127.0.0.1:0", "--data-dir",
-                                      self.data, "--log-level", "warn"], stdout=subprocess.PIPE)
-        line = self.proc.stdout.readline().decode()
-        self.port = int(line.rsplit(":", 1)[1].split()[0])
-        self.token = open(os.path.join(self.data, "token")).read().strip()
+        self.proc, self.port, self.data, self.token = gust_serve.start(gust_bin, work)
         self.fn = os.path.join(work, "fn")
         shutil.copytree(CODE, self.fn)
         self.manifest = open(os.path.join(self.fn, "gust.yaml")).read()

@@ -10,9 +10,11 @@
 // Prints medians and tails. Bounded in count (flags) and in time (--max-seconds).
 // --sandbox namespace (needs root) uses the isolated sandbox with cgroups, as gust serve does;
 // its cold starts then come from the pool of pre-started instances (--prestarted N, 0 disables),
-// which is given time to refill before each one (a pool hit, not a burst). --network egress gives
-// the functions outbound networking (veth + NAT, namespace sandbox only); such functions never
-// use the pre-started pool, so compare with --network none --prestarted 0 for its added cost.
+// which is given time to refill before each one (a pool hit, not a burst). --code DIR --handler H
+// --payload FILE run another function with another event (any answer that is not a function error
+// is accepted), e.g. bench/gateway_bench.py's handler and an API Gateway event. --network egress
+// gives the functions outbound networking (veth + NAT, namespace sandbox only); such functions
+// never use the pre-started pool, so compare with --network none --prestarted 0 for its added cost.
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -59,6 +61,10 @@ struct Args {
   std::string runtime = "python";                // or "node"
   int memory = 128;                              // the function's memory size (MB)
   std::string only = "warm,cold,spawn,density";  // the scenarios to run
+  std::string code;                              // another function's code (default: the example)
+  std::string handler;                           // and its handler
+  std::string payload = R"({"name":"bench"})";   // the event
+  bool check_hello = true;                       // the answer must be the example's greeting
 };
 
 double ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
@@ -167,10 +173,11 @@ class Bench {
     spec->name = std::move(name);
     bool node = args_.runtime == "node";
     spec->runtime = node ? "nodejs20.x" : "python3.11";
-    spec->handler = node ? "index.handler" : "app.handler";
+    spec->handler = !args_.handler.empty() ? args_.handler : node ? "index.handler" : "app.handler";
     spec->environment = {{"GREETING", "Hello"}};
-    spec->code_dir =
-        fs::path(GUST_SOURCE_DIR) / "examples" / (node ? "hello-node" : "hello-python");
+    spec->code_dir = !args_.code.empty() ? fs::absolute(args_.code)
+                                         : fs::path(GUST_SOURCE_DIR) / "examples" /
+                                               (node ? "hello-node" : "hello-python");
     spec->memory_mb = args_.memory;
     spec->revision = 1;
     if (args_.network == "egress") spec->network = gust::sandbox::Network::kEgress;
@@ -185,7 +192,7 @@ class Bench {
     auto f = p.get_future();
     gust::engine::InvokeRequest req;
     req.function = std::move(fn);
-    req.payload = R"({"name":"bench"})";
+    req.payload = args_.payload;
     auto t0 = Clock::now();
     engine.invoke(std::move(req),
                   [&p](gust::Result<gust::engine::InvokeResult> r) { p.set_value(std::move(r)); });
@@ -194,8 +201,9 @@ class Bench {
     if (!r.ok()) die(r.error().message);
     if (init_ms) *init_ms = r->init_duration_ms;
     if (duration_ms) *duration_ms = r->duration_ms;
-    if (r->function_error || (r->payload != R"({"message": "Hello, bench!"})" &&
-                              r->payload != R"({"message":"Hello, bench!"})"))
+    if (r->function_error ||
+        (args_.check_hello && r->payload != R"({"message": "Hello, bench!"})" &&
+         r->payload != R"({"message":"Hello, bench!"})"))
       die(r->payload);
     return dt;
   }
@@ -339,12 +347,24 @@ int main(int argc, char** argv) {
       args.only = argv[i + 1];
     else if (k == "--memory" && v >= 128)
       args.memory = v;
-    else {
+    else if (k == "--code") {
+      args.code = argv[i + 1];
+      args.check_hello = false;
+    } else if (k == "--handler")
+      args.handler = argv[i + 1];
+    else if (k == "--payload") {
+      std::ifstream in(argv[i + 1]);
+      if (!in) {
+        std::fprintf(stderr, "engine_bench: cannot read the event file %s\n", argv[i + 1]);
+        return 2;
+      }
+      args.payload.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    } else {
       std::fprintf(stderr,
                    "usage: engine_bench [--warm N] [--cold N] [--spawn N] [--density N] "
                    "[--max-seconds S] [--sandbox process|namespace] [--prestarted N] "
                    "[--network none|egress] [--runtime python|node] [--memory MB] "
-                   "[--only warm,cold,spawn,density]\n");
+                   "[--only warm,cold,spawn,density] [--code DIR --handler H] [--payload FILE]\n");
       return 2;
     }
   }
