@@ -27,6 +27,8 @@ struct CorsConfig {
   std::vector<std::string> expose_headers;  // header names
   std::optional<int> max_age;               // seconds, -1 … 86400
   bool allow_credentials = false;
+
+  bool operator==(const CorsConfig&) const = default;
 };
 
 inline constexpr int kMaxCorsMaxAge = 86400;
