@@ -15,6 +15,8 @@
 // is accepted), e.g. bench/gateway_bench.py's handler and an API Gateway event. --network egress
 // gives the functions outbound networking (veth + NAT, namespace sandbox only); such functions
 // never use the pre-started pool, so compare with --network none --prestarted 0 for its added cost.
+// --lambda-api on gives every sandbox the listener of Lambda's API for cascading invocations and
+// serves it with an http::Server, as gust serve does (its handler answers 503: nothing invokes).
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -36,6 +38,7 @@
 
 #include "common/crypto.h"
 #include "engine/engine.h"
+#include "http/http.h"
 #include "runtime/runtime.h"
 #include "sandbox/linux/cgroups.h"
 #include "sandbox/linux/egress_network.h"
@@ -65,6 +68,7 @@ struct Args {
   std::string handler;                           // and its handler
   std::string payload = R"({"name":"bench"})";   // the event
   bool check_hello = true;                       // the answer must be the example's greeting
+  std::string lambda_api = "off";                // "on": as gust serve, see the top
 };
 
 double ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
@@ -165,6 +169,28 @@ class Bench {
     options.max_instances = std::max(1000, args_.density + 10);
     options.worker_threads = 8;
     options.prestarted_per_runtime = args_.prestarted;
+    if (args_.lambda_api == "on") {
+      if (!lambda_server_) {
+        gust::http::ServerOptions server_options;
+        server_options.listen = false;
+        auto server = gust::http::Server::start(server_options, nullptr);
+        if (!server) {
+          std::fprintf(stderr, "cannot start the Lambda API server: %s\n",
+                       server.error().message.c_str());
+          std::exit(1);
+        }
+        lambda_server_ = std::move(*server);
+      }
+      options.serve_lambda_api = [server = lambda_server_.get()](
+                                     int fd, std::shared_ptr<gust::engine::InstanceCaller>)
+          -> gust::Result<std::shared_ptr<void>> {
+        GUST_ASSIGN_OR_RETURN(auto adopted, server->adopt(fd, [](gust::http::Request&&,
+                                                                 gust::http::Responder respond) {
+          respond(gust::http::Response::json(503, "{}"));
+        }));
+        return std::shared_ptr<void>(std::move(adopted));
+      };
+    }
     return gust::engine::makeEngine(options, *sandbox_);
   }
 
@@ -314,6 +340,7 @@ class Bench {
   std::unique_ptr<gust::sandbox::CgroupManager> cgroups_;  // outlives the sandbox
   std::unique_ptr<gust::sandbox::EgressNetwork> egress_;   // likewise
   std::unique_ptr<gust::sandbox::Sandbox> sandbox_;
+  std::unique_ptr<gust::http::Server> lambda_server_;  // --lambda-api on; outlives the engines
   Clock::time_point deadline_;
 };
 
@@ -359,12 +386,16 @@ int main(int argc, char** argv) {
         return 2;
       }
       args.payload.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    } else if (k == "--lambda-api" &&
+               (std::string_view(argv[i + 1]) == "on" || std::string_view(argv[i + 1]) == "off")) {
+      args.lambda_api = argv[i + 1];
     } else {
       std::fprintf(stderr,
                    "usage: engine_bench [--warm N] [--cold N] [--spawn N] [--density N] "
                    "[--max-seconds S] [--sandbox process|namespace] [--prestarted N] "
                    "[--network none|egress] [--runtime python|node] [--memory MB] "
-                   "[--only warm,cold,spawn,density] [--code DIR --handler H] [--payload FILE]\n");
+                   "[--only warm,cold,spawn,density] [--code DIR --handler H] [--payload FILE]\n"
+                   "       [--lambda-api on|off]\n");
       return 2;
     }
   }

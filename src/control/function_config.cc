@@ -25,7 +25,7 @@ constexpr std::array<std::string_view, 4> kSupportedRuntimes = {"python3.11", "n
                                                                 "provided", "exec"};
 
 // Set by the platform for every invocation; a function may not override them.
-constexpr std::array<std::string_view, 17> kReservedEnvironment = {
+constexpr std::array<std::string_view, 18> kReservedEnvironment = {
     "AWS_REGION",
     "AWS_DEFAULT_REGION",
     "AWS_LAMBDA_FUNCTION_NAME",
@@ -38,6 +38,7 @@ constexpr std::array<std::string_view, 17> kReservedEnvironment = {
     "AWS_ACCESS_KEY_ID",
     "AWS_SECRET_ACCESS_KEY",
     "AWS_SESSION_TOKEN",
+    "AWS_ENDPOINT_URL_LAMBDA",
     "LAMBDA_TASK_ROOT",
     "LAMBDA_RUNTIME_DIR",
     "_HANDLER",
@@ -51,7 +52,7 @@ constexpr size_t kMaxHandlerLength = 128;  // Lambda's limit
 // memory.
 constexpr size_t kMaxManifestBytes = 1 << 20;
 
-constexpr std::array<std::string_view, 11> kManifestKeys = {"name",
+constexpr std::array<std::string_view, 12> kManifestKeys = {"name",
                                                             "runtime",
                                                             "handler",
                                                             "memory",
@@ -61,8 +62,9 @@ constexpr std::array<std::string_view, 11> kManifestKeys = {"name",
                                                             "reserved_concurrency",
                                                             "provisioned_concurrency",
                                                             "ephemeral_storage",
-                                                            "network"};
-constexpr std::array<std::string_view, 12> kDeployRequestKeys = {"name",
+                                                            "network",
+                                                            "invokes"};
+constexpr std::array<std::string_view, 13> kDeployRequestKeys = {"name",
                                                                  "runtime",
                                                                  "handler",
                                                                  "memory",
@@ -73,6 +75,7 @@ constexpr std::array<std::string_view, 12> kDeployRequestKeys = {"name",
                                                                  "provisioned_concurrency",
                                                                  "ephemeral_storage",
                                                                  "network",
+                                                                 "invokes",
                                                                  "code_zip_base64"};
 constexpr std::array<std::string_view, 2> kNetworkModes = {"none", "egress"};
 
@@ -261,6 +264,17 @@ Status validateScaling(const FunctionConfig& c) {
   return okStatus();
 }
 
+bool isNameChar(char c) { return isAlpha(c) || isDigit(c) || c == '_' || c == '-'; }
+
+// A qualifier as Invoke takes it: $LATEST, a version number, or an alias name (Lambda's alias
+// pattern: (?!^[0-9]+$)([a-zA-Z0-9-_]+), at most 128 characters).
+bool isQualifier(std::string_view q) {
+  if (q == "$LATEST") return true;
+  if (q.empty() || q.size() > 128 || !std::all_of(q.begin(), q.end(), isNameChar)) return false;
+  bool all_digits = std::all_of(q.begin(), q.end(), isDigit);
+  return !all_digits || (q[0] != '0' && q.size() <= 10);
+}
+
 Status validateEnvironment(const std::map<std::string, std::string>& env) {
   size_t total = 0;
   for (const auto& [key, value] : env) {
@@ -319,7 +333,49 @@ Status validateConfig(const FunctionConfig& config) {
   GUST_TRY(validateEnvironment(config.environment));
   GUST_TRY(validateDescription(config.description));
   GUST_TRY(validateScaling(config));
+  GUST_TRY(validateInvokes(config.invokes));
   return okStatus();
+}
+
+Status validateInvokes(const std::vector<std::string>& invokes) {
+  if (invokes.size() > kMaxInvokesEntries)
+    return Error::invalid(fmt::format("invokes: lists {} functions; allowed: at most {}",
+                                      invokes.size(), kMaxInvokesEntries));
+  std::set<std::string_view> seen;
+  for (const std::string& entry : invokes) {
+    std::string_view name = entry;
+    std::string_view qualifier;
+    if (size_t colon = name.find(':'); colon != std::string_view::npos) {
+      qualifier = name.substr(colon + 1);
+      name = name.substr(0, colon);
+      if (!isQualifier(qualifier))
+        return Error::invalid(fmt::format(
+            "invokes: {} has the qualifier {}; allowed: $LATEST, a version number or an alias "
+            "name (letters, digits, '-' and '_', not only digits), or no qualifier to allow "
+            "every one",
+            quoted(entry), quoted(qualifier)));
+    }
+    if (Status st = validateName(name); !st.ok())
+      return Error::invalid(fmt::format(
+          "invokes: {} does not name a function ({}); write \"callee\" or \"callee:qualifier\"",
+          quoted(entry), st.error().message));
+    if (!seen.insert(entry).second)
+      return Error::invalid(fmt::format("invokes: {} is listed twice; keep one", quoted(entry)));
+  }
+  return okStatus();
+}
+
+bool invokeAllowed(const std::vector<std::string>& invokes, std::string_view callee,
+                   std::string_view qualifier) {
+  for (std::string_view entry : invokes) {
+    if (!entry.starts_with(callee)) continue;
+    std::string_view rest = entry.substr(callee.size());
+    if (rest.empty()) return true;  // the bare name: every qualifier
+    if (rest[0] != ':') continue;
+    std::string_view allowed = rest.substr(1);
+    if (allowed == qualifier || (allowed == "$LATEST" && qualifier.empty())) return true;
+  }
+  return false;
 }
 
 Status validateDescription(std::string_view description) {
@@ -416,6 +472,16 @@ Result<FunctionConfig> parseManifestNode(const YAML::Node& root) {
                             yamlInt(value, "ephemeral_storage", "MB", ephemeralStorageRangeError));
     } else if (key == "network") {
       GUST_ASSIGN_OR_RETURN(config.network, yamlString(value, "network"));
+    } else if (key == "invokes") {
+      if (value.IsNull()) continue;  // "invokes:" with nothing under it: none
+      if (!value.IsSequence())
+        return Error::invalid(fmt::format(
+            "invokes: expected a list of function names, e.g. [callee, other:live], got {}",
+            yamlTypeName(value)));
+      for (const auto& entry : value) {
+        GUST_ASSIGN_OR_RETURN(std::string callee, yamlString(entry, "invokes[]"));
+        config.invokes.push_back(std::move(callee));
+      }
     } else if (key == "environment") {
       if (value.IsNull()) continue;  // "environment:" with nothing under it: no variables
       if (!value.IsMap())
@@ -550,6 +616,26 @@ Result<std::map<std::string, std::string>> jsonEnvironment(const json::value& v)
   return env;
 }
 
+Result<std::vector<std::string>> jsonInvokes(const json::value& v) {
+  if (v.is_null()) return std::vector<std::string>{};
+  if (!v.is_array())
+    return Error::invalid(
+        fmt::format("invokes: expected an array of function names, e.g. [\"callee\"], got {}",
+                    jsonTypeName(v)));
+  std::vector<std::string> invokes;
+  for (const auto& entry : v.get_array()) {
+    GUST_ASSIGN_OR_RETURN(std::string callee, jsonString(entry, "invokes[]"));
+    invokes.push_back(std::move(callee));
+  }
+  return invokes;
+}
+
+json::array invokesToJson(const std::vector<std::string>& invokes) {
+  json::array a;
+  for (const auto& entry : invokes) a.emplace_back(entry);
+  return a;
+}
+
 void scalingToJson(json::object& o, const std::optional<int>& reserved, int provisioned,
                    int ephemeral_storage_mb, const std::string& network) {
   if (reserved)
@@ -574,6 +660,7 @@ json::object configToJson(const FunctionConfig& c) {
   o["description"] = c.description;
   scalingToJson(o, c.reserved_concurrency, c.provisioned_concurrency, c.ephemeral_storage_mb,
                 c.network);
+  o["invokes"] = invokesToJson(c.invokes);
   return o;
 }
 
@@ -594,6 +681,7 @@ json::object recordToJson(const store::FunctionRecord& r) {
   o["revision"] = r.revision;
   scalingToJson(o, r.reserved_concurrency, r.provisioned_concurrency, r.ephemeral_storage_mb,
                 r.network);
+  o["invokes"] = invokesToJson(r.invokes);
   return o;
 }
 
@@ -631,6 +719,8 @@ Result<DeployRequest> parseDeployRequestObject(const json::object& obj) {
                             jsonInt(value, "ephemeral_storage", ephemeralStorageRangeError));
     } else if (key == "network") {
       GUST_ASSIGN_OR_RETURN(c.network, jsonString(value, "network"));
+    } else if (key == "invokes") {
+      GUST_ASSIGN_OR_RETURN(c.invokes, jsonInvokes(value));
     } else if (key == "code_zip_base64") {
       GUST_ASSIGN_OR_RETURN(std::string encoded, jsonString(value, "code_zip_base64"));
       if (encoded.empty())
@@ -703,6 +793,9 @@ Result<store::FunctionRecord> recordFromJsonObject(const json::object& obj) {
   GUST_TRY(i32("provisioned_concurrency", r.provisioned_concurrency));
   GUST_TRY(i32("ephemeral_storage", r.ephemeral_storage_mb));
   GUST_TRY(str("network", r.network));
+  if (const json::value* v = obj.if_contains("invokes")) {
+    GUST_ASSIGN_OR_RETURN(r.invokes, jsonInvokes(*v));
+  }
   return r;
 }
 

@@ -41,12 +41,26 @@ struct FunctionConfig {
   int ephemeral_storage_mb = 512;           // size of /tmp
   std::string network = "none";             // "none" or "egress"
   std::string role;  // Lambda's execution role ARN (Lambda API only): kept and reported
+  // The functions it may invoke through Lambda's API inside its sandbox (cascading invocations):
+  // "name" allows every qualifier of that function, "name:qualifier" ($LATEST, a version number
+  // or an alias) only that one. Empty: it may invoke none.
+  std::vector<std::string> invokes;
 
   bool operator==(const FunctionConfig&) const = default;
 };
 
 // Checks every field; the error names the field, what was given and what is allowed.
 Status validateConfig(const FunctionConfig& config);
+inline constexpr size_t kMaxInvokesEntries = 100;
+// The `invokes` list: at most kMaxInvokesEntries entries, each a function name (as validateConfig
+// checks names) optionally followed by ":" and a qualifier ($LATEST, a version number, or an
+// alias name), none twice. The error names the entry and what is allowed.
+Status validateInvokes(const std::vector<std::string>& invokes);
+// Whether `invokes` (a validated list) lets its function invoke `callee` with `qualifier` (empty
+// for an unqualified invocation, which runs $LATEST): an entry with the bare name allows every
+// qualifier; "name:q" allows only q ("name:$LATEST" also allows the unqualified call).
+bool invokeAllowed(const std::vector<std::string>& invokes, std::string_view callee,
+                   std::string_view qualifier);
 // A description of a function, version or alias: at most 256 characters.
 Status validateDescription(std::string_view description);
 // `value` quoted for an error message: truncated, with control bytes escaped, so a hostile value
@@ -54,7 +68,8 @@ Status validateDescription(std::string_view description);
 std::string quoted(std::string_view value);
 
 // Parses a gust.yaml manifest (keys: name, runtime, handler, memory, timeout, environment,
-// description, reserved_concurrency, provisioned_concurrency, ephemeral_storage, network) and
+// description, reserved_concurrency, provisioned_concurrency, ephemeral_storage, network,
+// invokes) and
 // validates it. Unknown keys are errors (they are usually typos).
 // `source` names the file in error messages.
 Result<FunctionConfig> parseManifest(std::string_view yaml_text, std::string_view source);
@@ -66,7 +81,7 @@ struct DeployRequest {
 };
 
 // JSON body: {"name","runtime","handler","memory","timeout","environment","description",
-// "reserved_concurrency","provisioned_concurrency","ephemeral_storage","network",
+// "reserved_concurrency","provisioned_concurrency","ephemeral_storage","network","invokes",
 // "code_zip_base64"}. Validates the configuration. Unknown keys are errors.
 Result<DeployRequest> parseDeployRequest(std::string_view json_text);
 // The inverse, used by the CLI.

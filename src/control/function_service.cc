@@ -58,6 +58,7 @@ FunctionConfig configOf(const store::FunctionRecord& r) {
   c.ephemeral_storage_mb = r.ephemeral_storage_mb;
   c.network = r.network;
   c.role = r.role;
+  c.invokes = r.invokes;
   return c;
 }
 
@@ -75,6 +76,7 @@ void applyConfig(const FunctionConfig& c, store::FunctionRecord& r) {
   r.provisioned_concurrency = c.provisioned_concurrency;
   r.ephemeral_storage_mb = c.ephemeral_storage_mb;
   r.network = c.network;
+  r.invokes = c.invokes;
   if (!c.role.empty()) r.role = c.role;
 }
 

@@ -94,6 +94,11 @@ struct Instance {
   // when it dies. Cleared when the function's provisioned concurrency no longer needs it.
   bool provisioned;
   std::shared_ptr<sandbox::Process> process;  // set under the mutex once spawned
+  // With EngineOptions::serve_lambda_api, set by the thread holding the instance Starting: the
+  // instance as a caller (its depth is set by the thread holding it Busy) and what serves its
+  // sandbox's listener. Declared after `process` so it is released first.
+  std::shared_ptr<InstanceCaller> caller;
+  std::shared_ptr<void> lambda_api;
   // Used only by the thread holding the instance Starting or Busy. Declared after `process`
   // so it is destroyed first (it borrows the process's fds).
   std::unique_ptr<runtime::InstanceClient> client;
@@ -201,7 +206,7 @@ class EngineImpl final : public Engine {
           ++in_flight_by_fn_[request.function->name];
           queue_.push_back(
               Task{std::move(request), std::move(done), admitted->first, admitted->second});
-          work_cv_.notify_one();
+          wakeWorkerLocked();
         }
       }
     }
@@ -368,7 +373,7 @@ class EngineImpl final : public Engine {
       task.cold = true;
       task.provision = true;
       queue_.push_back(std::move(task));
-      work_cv_.notify_one();
+      wakeWorkerLocked();
     }
   }
 
@@ -467,12 +472,28 @@ class EngineImpl final : public Engine {
     // instance (and its process) alive until the worker drops it, outside the mutex.
   }
 
+  // Under mu_, after a task was queued: a waiting worker takes it, or a new one is started when
+  // every worker is busy. A worker waits on its instance for the whole invocation, and a
+  // function invoking another synchronously holds its worker while the callee needs one: a fixed
+  // number of workers would deadlock once that many callers wait. Bounded by max_instances
+  // (every task holds an instance).
+  void wakeWorkerLocked() {
+    size_t max_workers =
+        static_cast<size_t>(std::max({1, options_.worker_threads, options_.max_instances}));
+    if (!stopping_ && queue_.size() > idle_workers_ && workers_.size() < max_workers)
+      workers_.emplace_back([this] { workerLoop(); });
+    else
+      work_cv_.notify_one();
+  }
+
   void workerLoop() {
     for (;;) {
       Task task;
       {
         std::unique_lock lock(mu_);
+        ++idle_workers_;
         work_cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+        --idle_workers_;
         if (stopping_) return;  // shutdown() answers what is still queued
         task = std::move(queue_.front());
         queue_.pop_front();
@@ -487,7 +508,7 @@ class EngineImpl final : public Engine {
   // Starts a provisioned instance ahead of any request; its init output is logged without one.
   void provision(Task& task) {
     const FunctionSpec& fn = *task.request.function;
-    auto init = startInstance(*task.instance, fn, "");
+    auto init = startInstance(*task.instance, task.request.function, "", 0);
     std::string logs = task.instance->client ? task.instance->client->takeLogs() : std::string();
     bool ready = init.ok() && !*init;
     if (!ready) {
@@ -588,6 +609,7 @@ class EngineImpl final : public Engine {
   Result<Prestarted> startGeneric(const std::string& key) {
     sandbox::SpawnSpec spec;  // no code_dir: attached when a function takes it
     spec.runtime_dir = options_.runtime_dir;
+    spec.lambda_api = static_cast<bool>(options_.serve_lambda_api);
     GUST_ASSIGN_OR_RETURN(runtime::LaunchCommand cmd,
                           runtime::launchGenericCommand(key, sandbox_.layout(spec)));
     spec.argv = std::move(cmd.argv);
@@ -676,8 +698,11 @@ class EngineImpl final : public Engine {
 
   // Spawns the instance's sandbox and waits for its runtime to load the handler.
   // Ok(nullopt) when ready, Ok(error JSON) when the function failed to initialise.
-  Result<std::optional<std::string>> startInstance(Instance& inst, const FunctionSpec& fn,
-                                                   const std::string& request_id) {
+  // `depth` is the cascade depth of the invocation it is started for.
+  Result<std::optional<std::string>> startInstance(
+      Instance& inst, const std::shared_ptr<const FunctionSpec>& fn_ptr,
+      const std::string& request_id, int depth) {
+    const FunctionSpec& fn = *fn_ptr;
     runtime::FunctionInfo info;
     info.name = fn.name;
     info.version = fn.version;
@@ -694,10 +719,12 @@ class EngineImpl final : public Engine {
     spec.limits.memory_mb = fn.memory_mb;
     spec.limits.tmp_bytes = static_cast<uint64_t>(fn.ephemeral_storage_mb) << 20;
     spec.network = fn.network;
+    spec.lambda_api = static_cast<bool>(options_.serve_lambda_api);
     GUST_ASSIGN_OR_RETURN(runtime::LaunchCommand cmd,
                           runtime::launchCommand(info, sandbox_.layout(spec)));
     if (auto pooled = takePrestarted(fn)) {
-      if (auto init = startFromPool(inst, fn, std::move(*pooled), spec, cmd.env, request_id))
+      if (auto init =
+              startFromPool(inst, fn_ptr, std::move(*pooled), spec, cmd.env, request_id, depth))
         return std::move(*init);
     }
     spec.argv = std::move(cmd.argv);
@@ -717,16 +744,38 @@ class EngineImpl final : public Engine {
       }
     }
     inst.client = runtime::makeInstanceClient(*process);
+    serveLambdaApi(inst, *process, fn_ptr, depth);
     return finishInit(*process, inst.client->awaitInit(Clock::now() + options_.init_timeout),
                       request_id);
+  }
+
+  // Serves Lambda's API on the instance's sandbox listener (EngineOptions::serve_lambda_api),
+  // before the instance runs any of its function's code: its init may invoke, too.
+  void serveLambdaApi(Instance& inst, sandbox::Process& process,
+                      const std::shared_ptr<const FunctionSpec>& fn, int depth) {
+    inst.lambda_api.reset();
+    inst.caller.reset();
+    if (!options_.serve_lambda_api || process.lambdaApiListenFd() < 0) return;
+    auto caller = std::make_shared<InstanceCaller>(fn);
+    caller->setDepth(depth);
+    auto served = options_.serve_lambda_api(process.lambdaApiListenFd(), caller);
+    if (!served.ok()) {
+      spdlog::warn("an instance of {} cannot invoke functions: {}", fn->name,
+                   served.error().message);
+      return;
+    }
+    inst.caller = std::move(caller);
+    inst.lambda_api = std::move(*served);
   }
 
   // Makes a pre-started instance `fn`'s: its code, limits, then INIT with the function's
   // environment. nullopt if the pre-started instance turned out unusable before any of the
   // function's code ran (it is discarded; the caller starts a fresh one).
   std::optional<Result<std::optional<std::string>>> startFromPool(
-      Instance& inst, const FunctionSpec& fn, Prestarted pooled, const sandbox::SpawnSpec& spec,
-      const std::vector<std::string>& env, const std::string& request_id) {
+      Instance& inst, const std::shared_ptr<const FunctionSpec>& fn_ptr, Prestarted pooled,
+      const sandbox::SpawnSpec& spec, std::vector<std::string> env, const std::string& request_id,
+      int depth) {
+    const FunctionSpec& fn = *fn_ptr;
     if (auto st = pooled.process->attachCode(spec.code_dir, spec.limits); !st.ok()) {
       spdlog::warn("cannot give a pre-started instance the code of {}: {}; starting a fresh one",
                    fn.name, st.error().message);
@@ -745,6 +794,10 @@ class EngineImpl final : public Engine {
     (void)pooled.client->takeLogs();  // the runtime's own start, before it was this function's
     inst.client = std::move(pooled.client);
     pooled.process.reset();
+    // INIT replaces the environment the sandbox started the runtime with.
+    if (std::string endpoint = process->lambdaApiEndpoint(); !endpoint.empty())
+      env.push_back("AWS_ENDPOINT_URL_LAMBDA=" + endpoint);
+    serveLambdaApi(inst, *process, fn_ptr, depth);
     auto init = inst.client->initialize(env, Clock::now() + options_.init_timeout);
     // kUnavailable: INIT could not be sent, so none of the function's code ran.
     if (!init.ok() && init.error().code == ErrorCode::kUnavailable) {
@@ -791,6 +844,7 @@ class EngineImpl final : public Engine {
   // Runs the request on a started instance and classifies what happened.
   Outcome invokeOn(Instance& inst, const FunctionSpec& fn, const InvokeRequest& request,
                    int& max_memory_mb) {
+    if (inst.caller) inst.caller->setDepth(request.cascade_depth);
     runtime::InvokeMeta meta;
     meta.request_id = request.request_id;
     meta.deadline_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -901,7 +955,7 @@ class EngineImpl final : public Engine {
     }
     if (task.cold) {
       auto init_start = Clock::now();
-      auto init = startInstance(inst, fn, id);
+      auto init = startInstance(inst, task.request.function, id, task.request.cascade_depth);
       result.init_duration_ms =
           std::chrono::duration<double, std::milli>(Clock::now() - init_start).count();
       if (inst.client) init_logs += inst.client->takeLogs();
@@ -965,7 +1019,8 @@ class EngineImpl final : public Engine {
   sandbox::Sandbox& sandbox_;
   const bool pool_enabled_;  // pre-started instances are kept (see fillerLoop)
   std::thread filler_;
-  std::vector<std::thread> workers_;
+  std::vector<std::thread> workers_;  // grows under mu_ (wakeWorkerLocked) until stopping_
+  size_t idle_workers_ = 0;           // guarded by mu_: workers waiting for a task
   std::thread reaper_;
   std::once_flag shutdown_once_;
 

@@ -4,6 +4,7 @@
 // keep-alive.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <functional>
@@ -12,6 +13,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/result.h"
 #include "sandbox/sandbox.h"
@@ -36,7 +38,17 @@ struct FunctionSpec {
   int provisioned_concurrency = 0;  // instances kept initialised (see Engine::configure)
   int ephemeral_storage_mb = 512;   // size of the instance's /tmp
   sandbox::Network network = sandbox::Network::kNone;
+  // The functions its instances may invoke through Lambda's API inside their sandbox
+  // (control::FunctionConfig::invokes); the engine only hands it on with the instance (see
+  // EngineOptions::serve_lambda_api).
+  std::vector<std::string> invokes;
 };
+
+// The deepest an invocation may be nested through Lambda's API inside sandboxes (A invokes B,
+// which invokes C...): an invocation from outside has depth 0, one made by a function depth + 1
+// of the invocation that function serves. Deeper ones are refused, which stops loops (A invokes
+// B invokes A...).
+inline constexpr int kMaxCascadeDepth = 16;
 
 // Reasons of a throttled invocation (the start of the kResourceExhausted error's message), as
 // Lambda's TooManyRequestsException names them.
@@ -55,6 +67,26 @@ struct InvokeRequest {
   // The qualifier the caller named (an alias or version), appended to the invoked function ARN
   // the handler sees; empty for an unqualified invocation.
   std::string invoked_qualifier;
+  // How deeply it is nested (see kMaxCascadeDepth); 0 for an invocation from outside.
+  int cascade_depth = 0;
+};
+
+// An instance as a caller of Lambda's API from inside its sandbox: the function version it runs,
+// and the cascade depth of the invocation it serves. Thread-safe.
+class InstanceCaller {
+ public:
+  explicit InstanceCaller(std::shared_ptr<const FunctionSpec> function)
+      : function_(std::move(function)) {}
+  const FunctionSpec& function() const { return *function_; }
+  // The depth of the invocation the instance runs now or, between invocations, ran last (a call
+  // it makes then counts as part of that one), or of the invocation it was started for, during
+  // its init.
+  int depth() const { return depth_.load(std::memory_order_relaxed); }
+  void setDepth(int depth) { depth_.store(depth, std::memory_order_relaxed); }
+
+ private:
+  std::shared_ptr<const FunctionSpec> function_;
+  std::atomic<int> depth_{0};
 };
 
 struct InvokeResult {
@@ -94,6 +126,18 @@ struct EngineOptions {
   std::chrono::milliseconds init_timeout{std::chrono::seconds(10)};  // Lambda's init limit
   std::string region = "us-east-1";
   std::string account_id = "000000000000";
+  // Serves Lambda's API to the functions themselves, inside their sandboxes (cascading
+  // invocations). When set, every sandbox gets a listener for it (sandbox::SpawnSpec::lambda_api)
+  // and every instance AWS_ENDPOINT_URL_LAMBDA; it is called once per instance, when the instance
+  // becomes its function's (spawned for it, or a pre-started one taken), with the sandbox's
+  // listener (owned by the sandbox's Process) and the instance as a caller, from an engine
+  // thread, outside any engine lock; it must not block. What it returns is kept until the
+  // instance stops and released before its sandbox is destroyed: releasing it stops serving
+  // the listener. An error leaves the instance without the API (it is logged). Unset: sandboxes
+  // get no such listener.
+  std::function<Result<std::shared_ptr<void>>(int listen_fd,
+                                              std::shared_ptr<InstanceCaller> caller)>
+      serve_lambda_api;
   // Called with each invocation's log text (never from inside an engine lock).
   std::function<void(const FunctionSpec&, std::string_view request_id, std::string_view logs)>
       on_logs;

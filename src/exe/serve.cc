@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <charconv>
 #include <filesystem>
 
@@ -182,6 +183,19 @@ int serve(const ServeArgs& args) {
   log_options.retention = std::chrono::hours(args.log_retention_hours);
   store::LogWriter log_writer(**store, log_options);
 
+  // Lambda's API inside every sandbox (cascading invocations): a server with no socket of its
+  // own, serving each instance's listener on that instance's behalf, through the gateway made
+  // below (until it exists, a request there is answered 503).
+  http::ServerOptions lambda_options;
+  lambda_options.listen = false;
+  lambda_options.io_threads = 2;
+  // The gateway's Invoke answers bodies over Lambda's 6 MB (1 MB for Event) with its own error.
+  lambda_options.max_body_bytes = gateway::GatewayOptions{}.max_sync_payload_bytes + 1;
+  lambda_options.refusal = &gateway::Gateway::refusal;
+  std::atomic<gateway::Gateway*> lambda_gateway{nullptr};
+  auto lambda_server = http::Server::start(lambda_options, nullptr);
+  if (!lambda_server) return fail(lambda_server.error());
+
   EngineHostOptions host_options;
   host_options.data_dir = data;
   host_options.sandbox = args.sandbox;
@@ -193,6 +207,25 @@ int serve(const ServeArgs& args) {
   engine_options.idle_timeout = std::chrono::seconds(args.idle_timeout_s);
   // Only sandboxes that can attach code to a running process use it (the namespace sandbox).
   engine_options.prestarted_per_runtime = args.prestarted;
+  engine_options.serve_lambda_api =
+      [server = lambda_server->get(), &lambda_gateway](
+          int listen_fd,
+          std::shared_ptr<engine::InstanceCaller> caller) -> Result<std::shared_ptr<void>> {
+    GUST_ASSIGN_OR_RETURN(
+        std::unique_ptr<http::AdoptedListener> adopted,
+        server->adopt(
+            listen_fd, [caller, &lambda_gateway](http::Request&& req, http::Responder respond) {
+              gateway::Gateway* gw = lambda_gateway.load();
+              if (gw == nullptr) {
+                http::Response res = http::Response::json(
+                    503, R"({"Type":"Service","message":"the server is starting or stopping"})");
+                res.headers.push_back({"x-amzn-errortype", "ServiceException"});
+                return respond(std::move(res));
+              }
+              gw->handleFromInstance(*caller, std::move(req), std::move(respond));
+            }));
+    return std::shared_ptr<void>(std::move(adopted));
+  };
   engine_options.on_logs = [&log_writer](const engine::FunctionSpec& fn,
                                          std::string_view request_id, std::string_view logs) {
     store::LogRecord record;
@@ -241,6 +274,7 @@ int serve(const ServeArgs& args) {
   gateway_options.credentials = &credentials;
   gateway_options.token_hint = (data / "token").string();
   auto gateway = std::make_unique<gateway::Gateway>(gateway_options, functions, *engine);
+  lambda_gateway = gateway.get();
   // Reservations and provisioned instances of the functions deployed before this start.
   if (auto st = gateway->configureEngine(); !st)
     spdlog::warn("some functions could not be configured: {}", st.error().message);
@@ -270,7 +304,9 @@ int serve(const ServeArgs& args) {
   sigwait(&signals, &sig);
   spdlog::info("received {}, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
   (*server)->stop();
+  (*lambda_server)->stop();
   engine->shutdown();
+  lambda_gateway = nullptr;
   gateway.reset();  // drains queued control-plane work
   server->reset();
   return 0;

@@ -86,6 +86,7 @@ Result<std::shared_ptr<const engine::FunctionSpec>> specFor(control::FunctionSer
   spec->provisioned_concurrency = provisioned;
   spec->ephemeral_storage_mb = record.ephemeral_storage_mb;
   spec->network = record.network == "egress" ? sandbox::Network::kEgress : sandbox::Network::kNone;
+  spec->invokes = record.invokes;
   return std::shared_ptr<const engine::FunctionSpec>(std::move(spec));
 }
 

@@ -187,6 +187,72 @@ class Gateway::Impl {
     (*match.handler)(std::move(req), match.params, std::move(respond));
   }
 
+  // Lambda's API as a function's instance reaches it inside its sandbox: Invoke alone, for the
+  // callees its `invokes` allows, nested at most engine::kMaxCascadeDepth deep. No
+  // authentication: the listener a request arrives on says who sent it.
+  void handleFromInstance(const engine::InstanceCaller& caller, http::Request&& req,
+                          http::Responder respond) {
+    const engine::FunctionSpec& fn = caller.function();
+    constexpr std::string_view kFunctions = "/2015-03-31/functions/";
+    constexpr std::string_view kInvocations = "/invocations";
+    std::string_view path = req.path;
+    bool invoke =
+        req.method == "POST" && path.starts_with(kFunctions) && path.ends_with(kInvocations) &&
+        path.size() > kFunctions.size() + kInvocations.size() &&
+        path.substr(kFunctions.size(), path.size() - kFunctions.size() - kInvocations.size())
+                .find('/') == std::string_view::npos;
+    if (!invoke) {
+      bool operation = isLambdaPath(path) && router_.match(req.method, req.path).handler;
+      if (operation)
+        return respond(lambdaError(Error{ErrorCode::kPermissionDenied,
+                                         fmt::format("{} {}: functions may call only Invoke "
+                                                     "(POST /2015-03-31/functions/{{name}}/"
+                                                     "invocations) from inside their sandbox; "
+                                                     "use the server's API for anything else",
+                                                     req.method, path.substr(0, 200))},
+                                   "AccessDeniedException"));
+      return respond(lambdaError(
+          Error::notFound(fmt::format(
+              "{} {} is not served inside a function's sandbox: only Lambda's Invoke is "
+              "(POST /2015-03-31/functions/{{name}}/invocations)",
+              req.method, path.substr(0, 200))),
+          "UnsupportedOperationException"));
+    }
+    std::string name(
+        path.substr(kFunctions.size(), path.size() - kFunctions.size() - kInvocations.size()));
+    auto query = parseQuery(req.query);
+    if (!query) return respond(lambdaError(query.error()));
+    std::optional<std::string> qualifier;
+    if (auto it = query->find("Qualifier"); it != query->end()) qualifier = it->second;
+    auto ref = lambda::parseFunctionRef(name, qualifier);
+    if (!ref) return respond(lambdaError(ref.error()));
+    if (!control::invokeAllowed(fn.invokes, ref->name, ref->qualifier)) {
+      std::string entry = ref->qualifier.empty()
+                              ? fmt::format("\"{}\"", ref->name)
+                              : fmt::format("\"{}:{}\" (or \"{}\" for every qualifier)", ref->name,
+                                            ref->qualifier, ref->name);
+      return respond(lambdaError(
+          Error{ErrorCode::kPermissionDenied,
+                fmt::format("function {} is not allowed to invoke {}{}{}: add {} to the "
+                            "`invokes` list in {}'s gust.yaml (or deploy request) and deploy it "
+                            "again",
+                            fn.name, ref->name, ref->qualifier.empty() ? "" : ":", ref->qualifier,
+                            entry, fn.name)},
+          "AccessDeniedException"));
+    }
+    int depth = caller.depth() + 1;
+    if (depth > engine::kMaxCascadeDepth)
+      return respond(lambdaError(
+          Error::invalid(fmt::format(
+              "function {} invoked {} at depth {}: invocations nested through functions stop at "
+              "depth {}, which usually means a loop (A invokes B, which invokes A); break the "
+              "cycle or end the recursion sooner",
+              fn.name, ref->name, depth, engine::kMaxCascadeDepth)),
+          "RecursiveInvocationException"));
+    PathParams params{{"name", name}};
+    lambda_.invoke(std::move(req), params, std::move(respond), depth);
+  }
+
  private:
   Handler bind(void (Impl::*method)(http::Request&&, const PathParams&, http::Responder)) {
     return [this, method](http::Request&& req, const PathParams& params, http::Responder r) {
@@ -459,6 +525,16 @@ http::Response Gateway::refusal(std::string_view target, int status, std::string
       error, status == 400 ? "InvalidRequestContentException" : "RequestTooLargeException");
   res.status = status;
   return res;
+}
+
+void Gateway::handleFromInstance(const engine::InstanceCaller& caller, http::Request&& request,
+                                 http::Responder respond) {
+  try {
+    impl_->handleFromInstance(caller, std::move(request), std::move(respond));
+  } catch (const std::exception& e) {
+    spdlog::error("gateway: unexpected exception: {}", e.what());
+    respond(lambdaError(Error::internal("internal error; see the server log")));
+  }
 }
 
 void Gateway::handle(http::Request&& request, http::Responder respond) {

@@ -32,7 +32,8 @@ class FunctionService;
 }
 namespace engine {
 class Engine;
-}
+class InstanceCaller;
+}  // namespace engine
 }  // namespace gust
 
 namespace gust::gateway {
@@ -60,6 +61,16 @@ class Gateway {
   ~Gateway();
 
   void handle(http::Request&& request, http::Responder respond);
+
+  // Lambda's API as a function's instance reaches it from inside its sandbox, on the listener
+  // made for it (engine::EngineOptions::serve_lambda_api), on behalf of `caller`: Invoke only
+  // (RequestResponse, Event, DryRun; answered as handle() answers it), for the callees its
+  // function's `invokes` allows (else 403 AccessDeniedException), nested at most
+  // engine::kMaxCascadeDepth deep (else 400 RecursiveInvocationException). Nothing is
+  // authenticated: the listener identifies the caller. Other Lambda operations are 403
+  // AccessDeniedException; any other path 404 UnsupportedOperationException.
+  void handleFromInstance(const engine::InstanceCaller& caller, http::Request&& request,
+                          http::Responder respond);
 
   // Tells the engine every stored function's configuration (reservations, provisioned
   // concurrency); deploys do it for the function they change. Call once at server start.

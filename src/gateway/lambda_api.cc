@@ -195,7 +195,8 @@ class LambdaApi::Impl : public std::enable_shared_from_this<LambdaApi::Impl> {
 
   // ---- Invoke ---------------------------------------------------------------------------------
 
-  void invoke(http::Request&& req, const PathParams& params, http::Responder respond) {
+  void invoke(http::Request&& req, const PathParams& params, http::Responder respond,
+              int cascade_depth = 0) {
     auto query = parseQuery(req.query);
     if (!query) return respond(lambdaError(query.error()));
     std::string type(req.header("x-amz-invocation-type").value_or("RequestResponse"));
@@ -245,6 +246,7 @@ class LambdaApi::Impl : public std::enable_shared_from_this<LambdaApi::Impl> {
     request.client_context = std::move(client_context);
     request.trace_id = std::string(req.header("x-amzn-trace-id").value_or(""));
     request.invoked_qualifier = ref->qualifier;
+    request.cascade_depth = cascade_depth;
     std::string name = ref->name;
     invoker_.resolveAsync(
         name, ref->qualifier,
@@ -837,8 +839,9 @@ LambdaApi::LambdaApi(LambdaApiOptions options, control::FunctionService& functio
 
 void LambdaApi::addRoutes(Router<Handler>& router) { impl_->addRoutes(router); }
 
-void LambdaApi::invoke(http::Request&& req, const PathParams& params, http::Responder respond) {
-  impl_->invoke(std::move(req), params, std::move(respond));
+void LambdaApi::invoke(http::Request&& req, const PathParams& params, http::Responder respond,
+                       int cascade_depth) {
+  impl_->invoke(std::move(req), params, std::move(respond), cascade_depth);
 }
 
 Status LambdaApi::configureEngine() { return impl_->configureEngine(); }

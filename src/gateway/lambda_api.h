@@ -39,8 +39,10 @@ class LambdaApi {
   void addRoutes(Router<Handler>& router);
 
   // Invoke, also used by the gust CLI's /api/v1/functions/{name}/invoke: params["name"] is the
-  // FunctionName; the query may carry Qualifier.
-  void invoke(http::Request&& req, const PathParams& params, http::Responder respond);
+  // FunctionName; the query may carry Qualifier. `cascade_depth`: how deeply the invocation is
+  // nested (engine::InvokeRequest::cascade_depth), for one a function made.
+  void invoke(http::Request&& req, const PathParams& params, http::Responder respond,
+              int cascade_depth = 0);
 
   // Tells the engine every function's reservation and provisioned instances (server start).
   Status configureEngine();

@@ -63,6 +63,16 @@ struct ServerOptions {
   // too large, 400 malformed), given the request target when it was read (else empty), so the
   // application can answer in its own error shape. Unset: {"code", "message"} JSON.
   std::function<Response(std::string_view target, int status, std::string_view message)> refusal;
+  // false: the server binds no socket of its own (address and port are unused) and serves only
+  // the listeners given to Server::adopt().
+  bool listen = true;
+};
+
+// A listener a server adopted. Destroying it stops accepting on it (at once, from any thread);
+// connections already accepted are served to their end.
+class AdoptedListener {
+ public:
+  virtual ~AdoptedListener() = default;
 };
 
 // Thread-safety: port() and stop() may be called from any thread. The destructor stops.
@@ -72,6 +82,10 @@ class Server {
   // Starts listening and serving; returns once the socket is bound.
   static Result<std::unique_ptr<Server>> start(ServerOptions options, Handler handler);
   virtual uint16_t port() const = 0;
+  // Serves `handler` also on `listen_fd`, a listening TCP socket made elsewhere (e.g. inside
+  // another network namespace), with this server's options and threads. The fd is duplicated:
+  // the caller keeps its own. kInvalidArgument if it is not a listening TCP socket.
+  virtual Result<std::unique_ptr<AdoptedListener>> adopt(int listen_fd, Handler handler) = 0;
   // Stops accepting, closes connections, joins the I/O threads. Idempotent.
   virtual void stop() = 0;
 };

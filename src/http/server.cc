@@ -10,6 +10,10 @@
 #include <boost/beast/http.hpp>
 #include <boost/url/parse.hpp>
 
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cctype>
@@ -44,9 +48,12 @@ Response refusalResponse(int status, std::string_view message) {
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, const ServerOptions& options, const Handler& handler,
+  Session(tcp::socket socket, const ServerOptions& options, std::shared_ptr<const Handler> handler,
           std::weak_ptr<net::io_context> ioc)
-      : stream_(std::move(socket)), options_(options), handler_(handler), ioc_(std::move(ioc)) {}
+      : stream_(std::move(socket)),
+        options_(options),
+        handler_(std::move(handler)),
+        ioc_(std::move(ioc)) {}
 
   void run() {
     net::dispatch(stream_.get_executor(),
@@ -123,7 +130,7 @@ class Session : public std::enable_shared_from_this<Session> {
                 });
     };
     try {
-      handler_(std::move(req), std::move(respond));
+      (*handler_)(std::move(req), std::move(respond));
     } catch (const std::exception& e) {
       spdlog::error("http: handler threw: {}", e.what());
       if (!called->exchange(true)) {
@@ -160,7 +167,8 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   const ServerOptions& options_;
-  const Handler& handler_;
+  // Shared: an adopted listener's handler lives as long as the sessions it accepted.
+  std::shared_ptr<const Handler> handler_;
   // Weak: a session must not keep its io_context alive (the context's queue owns sessions).
   // Each Responder holds a strong reference instead, so posting from a late Responder is safe.
   std::weak_ptr<net::io_context> ioc_;
@@ -171,13 +179,15 @@ class BeastServer final : public Server {
  public:
   BeastServer(ServerOptions options, Handler handler)
       : options_(std::move(options)),
-        handler_(std::move(handler)),
+        handler_(std::make_shared<const Handler>(std::move(handler))),
         ioc_(std::make_shared<net::io_context>(options_.io_threads)),
-        acceptor_(net::make_strand(*ioc_)) {}
+        acceptor_(net::make_strand(*ioc_)),
+        work_(net::make_work_guard(*ioc_)) {}
 
   ~BeastServer() override { stop(); }
 
   Status listen() {
+    if (!options_.listen) return startThreads();
     beast::error_code ec;
     auto address = net::ip::make_address(options_.address, ec);
     if (ec) {
@@ -200,13 +210,35 @@ class BeastServer final : public Server {
       return fail("listen on");
     port_ = acceptor_.local_endpoint().port();
     accept();
-    for (int i = 0; i < std::max(1, options_.io_threads); ++i) {
-      threads_.emplace_back([this] { ioc_->run(); });
-    }
-    return okStatus();
+    return startThreads();
   }
 
   uint16_t port() const override { return port_; }
+
+  Result<std::unique_ptr<AdoptedListener>> adopt(int listen_fd, Handler handler) override {
+    int accepting = 0;
+    socklen_t len = sizeof accepting;
+    sockaddr_storage addr{};
+    socklen_t addr_len = sizeof addr;
+    if (::getsockopt(listen_fd, SOL_SOCKET, SO_ACCEPTCONN, &accepting, &len) != 0 ||
+        accepting == 0 ||
+        ::getsockname(listen_fd, reinterpret_cast<sockaddr*>(&addr), &addr_len) != 0 ||
+        (addr.ss_family != AF_INET && addr.ss_family != AF_INET6))
+      return Error::invalid(fmt::format(
+          "fd {} is not a listening TCP socket; pass one that listen() was called on", listen_fd));
+    int fd = ::fcntl(listen_fd, F_DUPFD_CLOEXEC, 0);
+    if (fd < 0) return Error::fromErrno("cannot duplicate the listener to adopt", errno);
+    auto adopted = std::make_shared<Adopted>(net::make_strand(*ioc_),
+                                             std::make_shared<const Handler>(std::move(handler)));
+    beast::error_code ec;
+    adopted->acceptor.assign(addr.ss_family == AF_INET ? tcp::v4() : tcp::v6(), fd, ec);
+    if (ec) {
+      ::close(fd);
+      return Error::internal(fmt::format("cannot adopt listener: {}", ec.message()));
+    }
+    net::post(adopted->acceptor.get_executor(), [this, adopted] { acceptOn(adopted); });
+    return std::unique_ptr<AdoptedListener>(new AdoptedHandle(adopted, ioc_));
+  }
 
   void stop() override {
     std::lock_guard lock(stop_mu_);
@@ -216,12 +248,60 @@ class BeastServer final : public Server {
       beast::error_code ec;
       acceptor_.close(ec);
     });
+    work_.reset();
     ioc_->stop();
     for (auto& t : threads_) t.join();
     threads_.clear();
   }
 
  private:
+  // A listener given to adopt(); the handle and the pending accept share it.
+  struct Adopted {
+    Adopted(net::strand<net::io_context::executor_type> strand,
+            std::shared_ptr<const Handler> handler)
+        : acceptor(std::move(strand)), handler(std::move(handler)) {}
+    tcp::acceptor acceptor;
+    std::shared_ptr<const Handler> handler;
+  };
+
+  class AdoptedHandle final : public AdoptedListener {
+   public:
+    AdoptedHandle(std::shared_ptr<Adopted> adopted, std::shared_ptr<net::io_context> ioc)
+        : ioc_(std::move(ioc)), adopted_(std::move(adopted)) {}
+    // Closing on the acceptor's strand cancels its pending accept.
+    ~AdoptedHandle() override {
+      net::post(adopted_->acceptor.get_executor(), [adopted = adopted_] {
+        beast::error_code ec;
+        adopted->acceptor.close(ec);
+      });
+    }
+
+   private:
+    std::shared_ptr<net::io_context> ioc_;  // outlives the acceptor, whose executor it runs
+    std::shared_ptr<Adopted> adopted_;
+  };
+
+  Status startThreads() {
+    for (int i = 0; i < std::max(1, options_.io_threads); ++i) {
+      threads_.emplace_back([this] { ioc_->run(); });
+    }
+    return okStatus();
+  }
+
+  void acceptOn(const std::shared_ptr<Adopted>& adopted) {
+    if (!adopted->acceptor.is_open()) return;
+    adopted->acceptor.async_accept(
+        net::make_strand(*ioc_), [this, adopted](beast::error_code ec, tcp::socket s) {
+          if (ec == net::error::operation_aborted || ec == net::error::bad_descriptor) return;
+          if (!ec) {
+            std::make_shared<Session>(std::move(s), options_, adopted->handler, ioc_)->run();
+          } else {
+            spdlog::warn("http: accept on an adopted listener failed: {}", ec.message());
+          }
+          acceptOn(adopted);
+        });
+  }
+
   void accept() {
     acceptor_.async_accept(net::make_strand(*ioc_), [this](beast::error_code ec, tcp::socket s) {
       if (ec == net::error::operation_aborted) return;
@@ -235,9 +315,12 @@ class BeastServer final : public Server {
   }
 
   ServerOptions options_;
-  Handler handler_;
+  std::shared_ptr<const Handler> handler_;
   std::shared_ptr<net::io_context> ioc_;
   tcp::acceptor acceptor_;
+  // Keeps the threads running while there is nothing to accept (a server without a listener of
+  // its own, before anything was adopted).
+  net::executor_work_guard<net::io_context::executor_type> work_;
   std::vector<std::thread> threads_;
   uint16_t port_ = 0;
   std::mutex stop_mu_;

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <chrono>
 #include <ctime>
@@ -131,6 +132,17 @@ std::string logStreamName(const std::string& version) {
                      version, randomHex(16));
 }
 
+std::map<std::string, std::string> sdkCredentials() {
+  std::string key_id = "ASIA" + randomHex(8);
+  std::transform(key_id.begin(), key_id.end(), key_id.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+  return {
+      {"AWS_ACCESS_KEY_ID", key_id},
+      {"AWS_SECRET_ACCESS_KEY", randomHex(20)},
+      {"AWS_SESSION_TOKEN", randomHex(64)},
+  };
+}
+
 }  // namespace
 
 const std::vector<std::string>& supportedRuntimes() {
@@ -210,6 +222,11 @@ Result<LaunchCommand> launchCommand(const FunctionInfo& fn, const sandbox::Layou
       {"_HANDLER", fn.handler},
       {"TZ", ":UTC"},
   };
+  // Lambda's execution role credentials. Gust has no roles: these are random, fresh for every
+  // instance, and serve only so that AWS SDKs sign their calls to Lambda's API inside the
+  // sandbox (AWS_ENDPOINT_URL_LAMBDA, set by the sandbox), which knows its caller by the
+  // listener a request arrives on and checks no signature.
+  for (auto& [key, value] : sdkCredentials()) reserved[key] = std::move(value);
   // Lambda sets no execution environment name for custom runtimes.
   if (fn.runtime != "provided") reserved["AWS_EXECUTION_ENV"] = "AWS_Lambda_" + fn.runtime;
   for (auto& [key, value] : runtime_env) reserved[key] = std::move(value);

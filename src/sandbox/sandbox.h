@@ -48,6 +48,13 @@ struct SpawnSpec {
   // AWS_LAMBDA_RUNTIME_API=<host:port> in the environment, and hands the listener to the host
   // (Process::runtimeApiListenFd), which serves the Lambda Runtime API on it.
   bool runtime_api = false;
+  // Lambda's API for the function itself (cascading invocations): the sandbox creates a listening
+  // TCP socket that only this process reaches (the namespace sandbox binds 127.0.0.1:9002 in the
+  // sandbox's network namespace; the development sandbox a free port on the host's loopback,
+  // which any local process reaches), sets AWS_ENDPOINT_URL_LAMBDA=http://<host:port> in the
+  // environment, and hands the listener to the host (Process::lambdaApiListenFd), which serves
+  // Invoke on it on behalf of this process's function.
+  bool lambda_api = false;
 };
 
 // Where the sandbox makes SpawnSpec's directories visible to the process it starts.
@@ -88,6 +95,11 @@ class Process {
   // With SpawnSpec::runtime_api: the listening socket (non-blocking, owned by the Process);
   // otherwise -1.
   virtual int runtimeApiListenFd() const { return -1; }
+  // With SpawnSpec::lambda_api: the listening socket (blocking, owned by the Process; a server
+  // that needs it beyond the Process's life duplicates it) and the URL the process reaches it
+  // at, as in its AWS_ENDPOINT_URL_LAMBDA; otherwise -1 and empty.
+  virtual int lambdaApiListenFd() const { return -1; }
+  virtual std::string lambdaApiEndpoint() const { return {}; }
   // For a process spawned with an empty code_dir (Sandbox::canAttachCode): makes `code_dir`
   // visible read-only at the layout's task root and applies `limits` (memory, processes, /tmp
   // size) to the running sandbox. Call once, before the process is told to load any code; on

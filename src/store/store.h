@@ -34,6 +34,9 @@ struct FunctionRecord {
   int ephemeral_storage_mb = 512;  // size of /tmp
   std::string network = "none";    // "none" or "egress"
   std::string role;                // Lambda's execution role ARN: kept and reported, not enforced
+  // The functions it may invoke through Lambda's API inside its sandbox: "name" (any qualifier)
+  // or "name:qualifier" (control::validateInvokes).
+  std::vector<std::string> invokes;
   // "$LATEST" for the function's mutable configuration; "1", "2", ... for published versions
   // (immutable snapshots of $LATEST).
   std::string version = "$LATEST";

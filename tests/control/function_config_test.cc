@@ -435,3 +435,85 @@ TEST(ScalingConfigTest, FunctionJsonRoundTripsTheNewFields) {
 
 }  // namespace
 }  // namespace gust::control
+
+namespace gust::control {
+namespace {
+
+TEST(InvokesConfigTest, ManifestDeployJsonAndFunctionJsonCarryTheList) {
+  auto c = parseManifest(std::string(kBase) + "invokes: [callee, other:live, third:$LATEST, v:7]\n",
+                         "gust.yaml");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->invokes, (std::vector<std::string>{"callee", "other:live", "third:$LATEST", "v:7"}));
+  auto back = parseDeployRequest(deployRequestToJson(*c, "zip"));
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  EXPECT_EQ(back->config.invokes, c->invokes);
+
+  store::FunctionRecord r;
+  r.name = "f";
+  r.runtime = "python3.11";
+  r.handler = "a.b";
+  r.invokes = c->invokes;
+  auto record = functionFromJson(functionToJson(r));
+  ASSERT_TRUE(record.ok()) << record.error().message;
+  EXPECT_EQ(record->invokes, r.invokes);
+
+  auto none = parseManifest(std::string(kBase) + "invokes:\n", "gust.yaml");
+  ASSERT_TRUE(none.ok()) << none.error().message;
+  EXPECT_TRUE(none->invokes.empty());
+  auto block = parseManifest(std::string(kBase) + "invokes:\n  - a\n  - b\n", "gust.yaml");
+  ASSERT_TRUE(block.ok()) << block.error().message;
+  EXPECT_EQ(block->invokes, (std::vector<std::string>{"a", "b"}));
+}
+
+TEST(InvokesConfigTest, ValidationNamesTheEntryAndWhatIsAllowed) {
+  EXPECT_THAT(manifestError(std::string(kBase) + "invokes: callee\n"),
+              HasSubstr("invokes: expected a list of function names"));
+  EXPECT_THAT(manifestError(std::string(kBase) + "invokes: [[a]]\n"),
+              HasSubstr("invokes[]: expected a string, got a list"));
+  FunctionConfig c = validConfig();
+  c.invokes = {"a b"};
+  EXPECT_THAT(invalidBecause(c), HasSubstr("invokes: \"a b\" does not name a function"));
+  c.invokes = {""};
+  EXPECT_THAT(invalidBecause(c), HasSubstr("invokes: \"\" does not name a function"));
+  c.invokes = {":live"};
+  EXPECT_THAT(invalidBecause(c), HasSubstr("does not name a function"));
+  for (const char* bad : {"f:", "f:01", "f:a:b", "f:$latest", "f:12345678901", "f:a.b"}) {
+    c.invokes = {bad};
+    EXPECT_THAT(invalidBecause(c), HasSubstr("has the qualifier")) << bad;
+  }
+  c.invokes = {"f", "f"};
+  EXPECT_THAT(invalidBecause(c), HasSubstr("invokes: \"f\" is listed twice"));
+  c.invokes.assign(kMaxInvokesEntries + 1, "f");
+  EXPECT_THAT(invalidBecause(c), HasSubstr("allowed: at most 100"));
+  c.invokes = {"f", "f:1", "f:live", "f:$LATEST",
+               std::string(64, 'x') + ":" + std::string(128, 'a')};
+  EXPECT_EQ(invalidBecause(c), "");
+  auto json = parseDeployRequest(
+      R"({"name":"f","runtime":"python3.11","handler":"a.b","code_zip_base64":"eg==",)"
+      R"("invokes":"callee"})");
+  ASSERT_FALSE(json.ok());
+  EXPECT_THAT(json.error().message, HasSubstr("invokes: expected an array of function names"));
+  EXPECT_THAT(
+      manifestError(std::string(kBase) + "environment:\n  AWS_ENDPOINT_URL_LAMBDA: http://x\n"),
+      HasSubstr("is reserved"));
+}
+
+TEST(InvokesConfigTest, ABareNameAllowsEveryQualifierAQualifiedEntryOnlyItsOwn) {
+  std::vector<std::string> invokes = {"callee", "other:live", "latest:$LATEST"};
+  EXPECT_TRUE(invokeAllowed(invokes, "callee", ""));
+  EXPECT_TRUE(invokeAllowed(invokes, "callee", "3"));
+  EXPECT_TRUE(invokeAllowed(invokes, "callee", "live"));
+  EXPECT_TRUE(invokeAllowed(invokes, "other", "live"));
+  EXPECT_FALSE(invokeAllowed(invokes, "other", ""));
+  EXPECT_FALSE(invokeAllowed(invokes, "other", "1"));
+  EXPECT_TRUE(invokeAllowed(invokes, "latest", ""));
+  EXPECT_TRUE(invokeAllowed(invokes, "latest", "$LATEST"));
+  EXPECT_FALSE(invokeAllowed(invokes, "latest", "2"));
+  // Prefixes of names are other functions.
+  EXPECT_FALSE(invokeAllowed(invokes, "call", ""));
+  EXPECT_FALSE(invokeAllowed(invokes, "callee2", ""));
+  EXPECT_FALSE(invokeAllowed({}, "callee", ""));
+}
+
+}  // namespace
+}  // namespace gust::control

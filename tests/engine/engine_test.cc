@@ -50,7 +50,8 @@ def handler(event, context):
     elif action == "sigkill":
         os.kill(os.getpid(), 9)
     print("handling", event.get("tag"))
-    return {"pid": os.getpid(), "tag": event.get("tag"), "version": os.environ.get("CODE_VERSION")}
+    return {"pid": os.getpid(), "tag": event.get("tag"), "version": os.environ.get("CODE_VERSION"),
+            "endpoint": os.environ.get("AWS_ENDPOINT_URL_LAMBDA")}
 )PY";
 
 // A Node handler that fails outside its own call when asked.
@@ -636,6 +637,85 @@ TEST_F(EngineTest, SandboxGetsMemoryTmpSizeAndNetwork) {
   EXPECT_EQ(specs[0].limits.memory_mb, 256);
   EXPECT_EQ(specs[0].limits.tmp_bytes, 1024ull << 20);
   EXPECT_EQ(specs[0].network, sandbox::Network::kEgress);
+}
+
+TEST_F(EngineTest, EachInstanceServesLambdaApiAsItsCallerWithTheInvocationsDepth) {
+  struct Served {
+    int listen_fd;
+    std::shared_ptr<InstanceCaller> caller;
+    std::weak_ptr<int> handle;
+  };
+  std::mutex mu;
+  std::vector<Served> served;
+  options_.serve_lambda_api =
+      [&](int listen_fd, std::shared_ptr<InstanceCaller> caller) -> Result<std::shared_ptr<void>> {
+    auto handle = std::make_shared<int>(0);
+    std::lock_guard lock(mu);
+    served.push_back({listen_fd, std::move(caller), handle});
+    return std::shared_ptr<void>(handle);
+  };
+  makeEngine();
+  auto fn = function();
+  fn->invokes = {"callee"};
+  auto invokeAtDepth = [&](int depth) {
+    InvokeRequest req;
+    req.function = fn;
+    req.payload = "{}";
+    req.cascade_depth = depth;
+    auto promise = std::make_shared<std::promise<Result<InvokeResult>>>();
+    auto future = promise->get_future();
+    engine_->invoke(std::move(req),
+                    [promise](Result<InvokeResult> r) { promise->set_value(std::move(r)); });
+    EXPECT_EQ(future.wait_for(30s), std::future_status::ready);
+    return future.get();
+  };
+  auto cold = invokeAtDepth(3);
+  ASSERT_TRUE(cold.ok()) << cold.error().message;
+  ASSERT_EQ(served.size(), 1u);
+  EXPECT_GE(served[0].listen_fd, 0);
+  EXPECT_EQ(served[0].caller->function().invokes, std::vector<std::string>{"callee"});
+  EXPECT_EQ(served[0].caller->depth(), 3);
+  // The instance's environment names its listener.
+  std::string endpoint(payloadOf(*cold)["endpoint"].as_string());
+  EXPECT_TRUE(endpoint.starts_with("http://127.0.0.1:")) << endpoint;
+  ASSERT_FALSE(recording_.specs().empty());
+  EXPECT_TRUE(recording_.specs().back().lambda_api);
+  // A warm invocation updates the depth; the handle lives as long as the instance.
+  auto warm = invokeAtDepth(5);
+  ASSERT_TRUE(warm.ok()) << warm.error().message;
+  EXPECT_FALSE(warm->cold_start);
+  EXPECT_EQ(served.size(), 1u);
+  EXPECT_EQ(served[0].caller->depth(), 5);
+  EXPECT_FALSE(served[0].handle.expired());
+  engine_->shutdown();
+  engine_.reset();
+  EXPECT_TRUE(served[0].handle.expired());
+}
+
+TEST_F(EngineTest, NoLambdaApiListenerWithoutTheHook) {
+  makeEngine();
+  auto r = invokeSync(function(), "{}");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_TRUE(payloadOf(*r)["endpoint"].is_null());
+  EXPECT_FALSE(recording_.specs().back().lambda_api);
+}
+
+// Workers wait on instances for whole invocations; callers waiting on callees must not run out
+// of them: a queued task gets a new worker when none is free.
+TEST_F(EngineTest, WorkersAreAddedWhileEveryWorkerIsBusy) {
+  options_.worker_threads = 1;
+  makeEngine();
+  auto fn = function();
+  std::vector<std::future<Result<InvokeResult>>> running;
+  for (int i = 0; i < 3; ++i)
+    running.push_back(invokeAsync(fn, R"({"action":"sleep","seconds":2})"));
+  // With one worker the three would run one after another on one instance.
+  EXPECT_TRUE(eventually([&] { return engine_->instanceCount() == 3; }));
+  for (auto& f : running) {
+    ASSERT_EQ(f.wait_for(30s), std::future_status::ready);
+    auto r = f.get();
+    ASSERT_TRUE(r.ok()) << r.error().message;
+  }
 }
 
 }  // namespace

@@ -60,6 +60,9 @@ class RecordingSandbox final : public sandbox::Sandbox {
              WTERMSIG(*status_) == SIGKILL;
     }
     uint64_t peakMemoryBytes() override { return owner_.peak_memory_bytes; }
+    int runtimeApiListenFd() const override { return inner_->runtimeApiListenFd(); }
+    int lambdaApiListenFd() const override { return inner_->lambdaApiListenFd(); }
+    std::string lambdaApiEndpoint() const override { return inner_->lambdaApiEndpoint(); }
 
    private:
     std::optional<int> remember(std::optional<int> status) {

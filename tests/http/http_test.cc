@@ -180,5 +180,66 @@ TEST(HttpTest, ParseEndpoint) {
   EXPECT_EQ(encodePathSegment("a b/c"), "a%20b%2Fc");
 }
 
+// A listening socket on 127.0.0.1 made outside the server, as a sandbox makes one; its port.
+std::pair<int, uint16_t> outsideListener() {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  EXPECT_EQ(::listen(fd, 16), 0);
+  socklen_t len = sizeof addr;
+  EXPECT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  return {fd, ntohs(addr.sin_port)};
+}
+
+TEST(HttpTest, AdoptedListenersAreServedWithTheirOwnHandlerUntilReleased) {
+  ServerOptions options;
+  options.listen = false;
+  options.max_body_bytes = 16;
+  auto server = Server::start(options, nullptr);
+  ASSERT_TRUE(server.ok()) << server.error().message;
+  auto [fd_a, port_a] = outsideListener();
+  auto [fd_b, port_b] = outsideListener();
+  auto handlerFor = [](std::string name) {
+    return [name](Request&& req, Responder respond) {
+      respond(Response::json(200, name + " " + req.path));
+    };
+  };
+  auto a = (*server)->adopt(fd_a, handlerFor("a"));
+  auto b = (*server)->adopt(fd_b, handlerFor("b"));
+  ASSERT_TRUE(a.ok()) << a.error().message;
+  ASSERT_TRUE(b.ok()) << b.error().message;
+  ClientRequest req;
+  req.target = "/x";
+  auto from_a = fetch({"127.0.0.1", port_a}, req, 5s);
+  auto from_b = fetch({"127.0.0.1", port_b}, req, 5s);
+  ASSERT_TRUE(from_a.ok() && from_b.ok());
+  EXPECT_EQ(from_a->body, "a /x");
+  EXPECT_EQ(from_b->body, "b /x");
+  // The server's options apply to adopted listeners.
+  req.method = "POST";
+  req.body = std::string(17, 'x');
+  auto too_large = fetch({"127.0.0.1", port_a}, req, 5s);
+  ASSERT_TRUE(too_large.ok());
+  EXPECT_EQ(too_large->status, 413);
+  // Released: nothing accepts on it any more (the caller's descriptor still listens, so the
+  // connection waits in the backlog unanswered).
+  a->reset();
+  req = ClientRequest{};
+  auto after = fetch({"127.0.0.1", port_a}, req, 500ms);
+  ASSERT_FALSE(after.ok());
+  EXPECT_EQ(after.error().code, ErrorCode::kDeadlineExceeded);
+  EXPECT_TRUE(fetch({"127.0.0.1", port_b}, req, 5s).ok());
+  ::close(fd_a);
+  ::close(fd_b);
+
+  int not_listening = ::socket(AF_INET, SOCK_STREAM, 0);
+  auto refused = (*server)->adopt(not_listening, handlerFor("c"));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, ErrorCode::kInvalidArgument);
+  ::close(not_listening);
+}
+
 }  // namespace
 }  // namespace gust::http

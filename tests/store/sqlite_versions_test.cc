@@ -561,5 +561,27 @@ PRAGMA user_version = 2;
   EXPECT_TRUE(store_->listProvisionedConfigs("")->empty());
 }
 
+TEST_F(SqliteVersionsTest, InvokesIsStoredAndPublishedVersionsKeepTheirOwn) {
+  FunctionRecord r = create("f");
+  EXPECT_TRUE(r.invokes.empty());
+  r.invokes = {"callee", "other:live"};
+  auto updated = store_->updateFunction(r, "");
+  ASSERT_TRUE(updated.ok()) << updated.error().message;
+  EXPECT_EQ(store_->getFunction("f")->invokes, r.invokes);
+  std::string v1 = publish("f");
+  // A different list is a different configuration: the next publish is a new version.
+  r = *store_->getFunction("f");
+  r.invokes = {"callee"};
+  ASSERT_TRUE(store_->updateFunction(r, "").ok());
+  std::string v2 = publish("f");
+  EXPECT_NE(v1, v2);
+  EXPECT_EQ(store_->getVersion("f", v1)->invokes,
+            (std::vector<std::string>{"callee", "other:live"}));
+  EXPECT_EQ(store_->getVersion("f", v2)->invokes, std::vector<std::string>{"callee"});
+  store_.reset();
+  store_ = open();
+  EXPECT_EQ(store_->getFunction("f")->invokes, std::vector<std::string>{"callee"});
+}
+
 }  // namespace
 }  // namespace gust::store

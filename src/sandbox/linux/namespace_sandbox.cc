@@ -55,6 +55,7 @@ constexpr const char* kTaskRoot = "/var/task";
 constexpr const char* kRuntimeRoot = "/var/runtime";
 constexpr const char* kTmp = "/tmp";
 constexpr uint16_t kRuntimeApiPort = 9001;
+constexpr uint16_t kLambdaApiPort = 9002;
 constexpr uint64_t kCloneIntoCgroup = 0x200000000ULL;  // CLONE_INTO_CGROUP (Linux 5.7)
 // The largest /tmp a function may ask for (Lambda's 10,240 MB of ephemeral storage): the file
 // size backstop of a pre-started sandbox, whose function is not known yet.
@@ -160,6 +161,7 @@ enum class ChildStep : int {
   kHostname,
   kLoopback,
   kRuntimeApi,
+  kLambdaApi,
   kForkWorkload,
   kSetsid,
   kSignals,
@@ -193,6 +195,8 @@ const char* stepName(ChildStep step) {
       return "bringing up loopback";
     case ChildStep::kRuntimeApi:
       return "creating the Runtime API listener on 127.0.0.1:9001";
+    case ChildStep::kLambdaApi:
+      return "creating the Lambda API listener on 127.0.0.1:9002";
     case ChildStep::kForkWorkload:
       return "forking the workload";
     case ChildStep::kSetsid:
@@ -240,6 +244,7 @@ struct ChildPlan {
   const char* hostname = nullptr;
   size_t hostname_len = 0;
   bool runtime_api = false;
+  bool lambda_api = false;
   // Workload.
   const char* path = nullptr;
   char* const* argv = nullptr;
@@ -348,13 +353,14 @@ int bringUpLoopback() {
   return rc;
 }
 
-int runtimeApiListener() {
+// A listener on 127.0.0.1:`port` of the sandbox's network namespace, for the host to accept on.
+int loopbackListener(uint16_t port) {
   int s = static_cast<int>(::syscall(SYS_socket, AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (s < 0) return -1;
   int one = 1;
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
-  addr.sin_port = htons(kRuntimeApiPort);
+  addr.sin_port = htons(port);
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   if (::syscall(SYS_setsockopt, s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
       ::syscall(SYS_bind, s, &addr, sizeof addr) != 0 || ::syscall(SYS_listen, s, 128) != 0) {
@@ -465,11 +471,18 @@ int runtimeApiListener() {
     childFail(error_fd, ChildStep::kHostname, errno);
   if (bringUpLoopback() != 0) childFail(error_fd, ChildStep::kLoopback, errno);
 
-  // 5. The Runtime API listener lives in this netns; the host accepts on it.
+  // 5. The Runtime API and Lambda API listeners live in this netns (reachable from this sandbox
+  //    alone); the host accepts on them. Sent in this order.
   if (plan.runtime_api) {
-    int listener = runtimeApiListener();
+    int listener = loopbackListener(kRuntimeApiPort);
     if (listener < 0 || sendFd(plan.control_fd, listener) != 0)
       childFail(error_fd, ChildStep::kRuntimeApi, errno);
+    ::close(listener);
+  }
+  if (plan.lambda_api) {
+    int listener = loopbackListener(kLambdaApiPort);
+    if (listener < 0 || sendFd(plan.control_fd, listener) != 0)
+      childFail(error_fd, ChildStep::kLambdaApi, errno);
     ::close(listener);
   }
 
@@ -565,9 +578,9 @@ class UidLease {
 class NamespaceProcess final : public Process {
  public:
   NamespaceProcess(pid_t pid, UniqueFd pidfd, UniqueFd channel, UniqueFd out, UniqueFd err,
-                   UniqueFd control, UniqueFd runtime_api, std::unique_ptr<Cgroup> cgroup,
-                   UidLease uid, std::optional<EgressLease> egress, bool code_attached,
-                   uint64_t tmp_bytes, bool with_cgroups)
+                   UniqueFd control, UniqueFd runtime_api, UniqueFd lambda_api,
+                   std::unique_ptr<Cgroup> cgroup, UidLease uid, std::optional<EgressLease> egress,
+                   bool code_attached, uint64_t tmp_bytes, bool with_cgroups)
       : code_attached_(code_attached),
         tmp_bytes_(tmp_bytes),
         with_cgroups_(with_cgroups),
@@ -578,6 +591,7 @@ class NamespaceProcess final : public Process {
         stderr_(std::move(err)),
         control_(std::move(control)),
         runtime_api_(std::move(runtime_api)),
+        lambda_api_(std::move(lambda_api)),
         cgroup_(std::move(cgroup)),
         uid_(std::move(uid)),
         egress_(std::move(egress)) {}
@@ -599,6 +613,10 @@ class NamespaceProcess final : public Process {
   int stdoutFd() const override { return stdout_.get(); }
   int stderrFd() const override { return stderr_.get(); }
   int runtimeApiListenFd() const override { return runtime_api_.get(); }
+  int lambdaApiListenFd() const override { return lambda_api_.get(); }
+  std::string lambdaApiEndpoint() const override {
+    return lambda_api_ ? fmt::format("http://127.0.0.1:{}", kLambdaApiPort) : std::string();
+  }
 
   void kill() override {
     if (killed_.exchange(true)) return;
@@ -675,6 +693,7 @@ class NamespaceProcess final : public Process {
   UniqueFd stderr_;
   UniqueFd control_;
   UniqueFd runtime_api_;
+  UniqueFd lambda_api_;
   std::unique_ptr<Cgroup> cgroup_;
   // Freed with the members, after the destructor body reaped every process of the sandbox and
   // removed its cgroup: no process of this uid is left when the slot is reused.
@@ -823,11 +842,14 @@ class NamespaceSandbox final : public Sandbox {
     std::vector<std::string> env;
     env.reserve(spec.env.size() + 2);
     for (const auto& kv : spec.env)
-      if (!kv.starts_with("TMPDIR=") && !kv.starts_with("AWS_LAMBDA_RUNTIME_API="))
+      if (!kv.starts_with("TMPDIR=") && !kv.starts_with("AWS_LAMBDA_RUNTIME_API=") &&
+          !kv.starts_with("AWS_ENDPOINT_URL_LAMBDA="))
         env.push_back(kv);
     env.push_back(fmt::format("TMPDIR={}", kTmp));
     if (spec.runtime_api)
       env.push_back(fmt::format("AWS_LAMBDA_RUNTIME_API=127.0.0.1:{}", kRuntimeApiPort));
+    if (spec.lambda_api)
+      env.push_back(fmt::format("AWS_ENDPOINT_URL_LAMBDA=http://127.0.0.1:{}", kLambdaApiPort));
 
     // 4. fds.
     int pair[2];
@@ -867,6 +889,7 @@ class NamespaceSandbox final : public Sandbox {
     plan.hostname = options_.hostname.c_str();
     plan.hostname_len = options_.hostname.size();
     plan.runtime_api = spec.runtime_api;
+    plan.lambda_api = spec.lambda_api;
     plan.path = spec.argv[0].c_str();
     plan.argv = argv.get();
     plan.envp = envp.get();
@@ -952,19 +975,23 @@ class NamespaceSandbox final : public Sandbox {
                       .count();
     spdlog::debug("sandbox uid {}: clone to exec of {} in {} us", uid, spec.argv[0], micros);
 
-    // 8. The Runtime API listener, sent by the init before it forked the workload.
-    UniqueFd runtime_api;
+    // 8. The Runtime API and Lambda API listeners, sent by the init before it forked the
+    //    workload.
+    UniqueFd runtime_api, lambda_api;
     if (spec.runtime_api) {
-      GUST_ASSIGN_OR_RETURN(runtime_api, receiveFd(control_host.get()));
+      GUST_ASSIGN_OR_RETURN(runtime_api, receiveFd(control_host.get(), "Runtime API"));
       if (::fcntl(runtime_api.get(), F_SETFL, O_NONBLOCK) != 0)
         return Error::fromErrno("cannot make the Runtime API listener non-blocking", errno);
+    }
+    if (spec.lambda_api) {
+      GUST_ASSIGN_OR_RETURN(lambda_api, receiveFd(control_host.get(), "Lambda API"));
     }
 
     reap.cancel();  // the Process owns the init now
     return std::unique_ptr<Process>(new NamespaceProcess(
         pid, std::move(pidfd_owner), std::move(channel_host), std::move(out_read),
-        std::move(err_read), std::move(control_host), std::move(runtime_api), std::move(cgroup),
-        std::move(lease), std::move(egress), code_attached, tmp_bytes,
+        std::move(err_read), std::move(control_host), std::move(runtime_api), std::move(lambda_api),
+        std::move(cgroup), std::move(lease), std::move(egress), code_attached, tmp_bytes,
         options_.cgroups != nullptr));
   }
 
@@ -1033,7 +1060,7 @@ class NamespaceSandbox final : public Sandbox {
     return r;
   }
 
-  static Result<UniqueFd> receiveFd(int sock) {
+  static Result<UniqueFd> receiveFd(int sock, std::string_view what) {
     char byte = 0;
     iovec iov{&byte, 1};
     alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
@@ -1048,7 +1075,7 @@ class NamespaceSandbox final : public Sandbox {
     } while (n < 0 && errno == EINTR);
     cmsghdr* cmsg = n == 1 ? CMSG_FIRSTHDR(&msg) : nullptr;
     if (cmsg == nullptr || cmsg->cmsg_level != SOL_SOCKET || cmsg->cmsg_type != SCM_RIGHTS)
-      return Error::internal("the sandbox init did not send the Runtime API listener");
+      return Error::internal(fmt::format("the sandbox init did not send the {} listener", what));
     int fd = -1;
     std::memcpy(&fd, CMSG_DATA(cmsg), sizeof fd);
     return UniqueFd(fd);

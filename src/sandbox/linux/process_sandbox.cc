@@ -172,32 +172,41 @@ struct ChildPlan {
   childFail(error_fd, ChildStep::kExec, errno);
 }
 
-// A listening TCP socket on 127.0.0.1 with a kernel-chosen port (non-blocking, close-on-exec).
-Result<UniqueFd> listenOnLoopback() {
+// A listening TCP socket on 127.0.0.1 with a kernel-chosen port (non-blocking, close-on-exec),
+// and that port. `what` names it in errors ("Runtime API").
+Result<std::pair<UniqueFd, uint16_t>> listenOnLoopback(std::string_view what) {
   UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-  if (!fd) return Error::fromErrno("cannot create the Runtime API listener (socket)", errno);
+  if (!fd)
+    return Error::fromErrno(fmt::format("cannot create the {} listener (socket)", what), errno);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   addr.sin_port = 0;
   if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
-    return Error::fromErrno("cannot bind the Runtime API listener to 127.0.0.1 (is loopback up?)",
-                            errno);
+    return Error::fromErrno(
+        fmt::format("cannot bind the {} listener to 127.0.0.1 (is loopback up?)", what), errno);
   if (::listen(fd.get(), 16) != 0)
-    return Error::fromErrno("cannot listen on the Runtime API socket", errno);
-  return fd;
+    return Error::fromErrno(fmt::format("cannot listen on the {} socket", what), errno);
+  sockaddr_in bound{};
+  socklen_t len = sizeof bound;
+  if (::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&bound), &len) != 0)
+    return Error::fromErrno(fmt::format("cannot read the {} listener's port", what), errno);
+  return std::pair<UniqueFd, uint16_t>(std::move(fd), ntohs(bound.sin_port));
 }
 
 class LinuxProcess final : public Process {
  public:
   LinuxProcess(pid_t pid, UniqueFd pidfd, UniqueFd channel, UniqueFd out, UniqueFd err,
-               std::filesystem::path scratch_dir, UniqueFd runtime_api_listener)
+               std::filesystem::path scratch_dir, UniqueFd runtime_api_listener,
+               UniqueFd lambda_api_listener, uint16_t lambda_api_port)
       : pid_(pid),
         pidfd_(std::move(pidfd)),
         channel_(std::move(channel)),
         stdout_(std::move(out)),
         stderr_(std::move(err)),
         runtime_api_listener_(std::move(runtime_api_listener)),
+        lambda_api_listener_(std::move(lambda_api_listener)),
+        lambda_api_port_(lambda_api_port),
         scratch_dir_(std::move(scratch_dir)) {}
 
   ~LinuxProcess() override {
@@ -220,6 +229,13 @@ class LinuxProcess final : public Process {
   int stderrFd() const override { return stderr_.get(); }
   int runtimeApiListenFd() const override {
     return runtime_api_listener_ ? runtime_api_listener_.get() : -1;
+  }
+  int lambdaApiListenFd() const override {
+    return lambda_api_listener_ ? lambda_api_listener_.get() : -1;
+  }
+  std::string lambdaApiEndpoint() const override {
+    return lambda_api_listener_ ? fmt::format("http://127.0.0.1:{}", lambda_api_port_)
+                                : std::string();
   }
 
   void kill() override {
@@ -259,6 +275,8 @@ class LinuxProcess final : public Process {
   UniqueFd stdout_;
   UniqueFd stderr_;
   UniqueFd runtime_api_listener_;  // only with SpawnSpec::runtime_api
+  UniqueFd lambda_api_listener_;   // only with SpawnSpec::lambda_api
+  uint16_t lambda_api_port_ = 0;
   std::filesystem::path scratch_dir_;
   std::atomic<bool> killed_{false};
 };
@@ -318,14 +336,23 @@ class ProcessSandbox final : public Sandbox {
     // instance.
     UniqueFd runtime_api_listener;
     if (spec.runtime_api) {
-      GUST_ASSIGN_OR_RETURN(runtime_api_listener, listenOnLoopback());
-      sockaddr_in bound{};
-      socklen_t len = sizeof bound;
-      if (::getsockname(runtime_api_listener.get(), reinterpret_cast<sockaddr*>(&bound), &len) != 0)
-        return Error::fromErrno("cannot read the Runtime API listener's port", errno);
+      GUST_ASSIGN_OR_RETURN(auto listener, listenOnLoopback("Runtime API"));
+      runtime_api_listener = std::move(listener.first);
       std::erase_if(
           env, [](const std::string& kv) { return kv.starts_with("AWS_LAMBDA_RUNTIME_API="); });
-      env.push_back(fmt::format("AWS_LAMBDA_RUNTIME_API=127.0.0.1:{}", ntohs(bound.sin_port)));
+      env.push_back(fmt::format("AWS_LAMBDA_RUNTIME_API=127.0.0.1:{}", listener.second));
+    }
+    // Likewise Lambda's API for the function itself; on the host's loopback any local process
+    // reaches it (this sandbox isolates nothing).
+    UniqueFd lambda_api_listener;
+    uint16_t lambda_api_port = 0;
+    if (spec.lambda_api) {
+      GUST_ASSIGN_OR_RETURN(auto listener, listenOnLoopback("Lambda API"));
+      lambda_api_listener = std::move(listener.first);
+      lambda_api_port = listener.second;
+      std::erase_if(
+          env, [](const std::string& kv) { return kv.starts_with("AWS_ENDPOINT_URL_LAMBDA="); });
+      env.push_back(fmt::format("AWS_ENDPOINT_URL_LAMBDA=http://127.0.0.1:{}", lambda_api_port));
     }
 
     int channel_pair[2];
@@ -425,7 +452,8 @@ class ProcessSandbox final : public Sandbox {
     remove_scratch.cancel();  // the Process owns the scratch dir now
     return std::unique_ptr<Process>(new LinuxProcess(
         pid, std::move(pidfd), std::move(channel_host), std::move(out_read), std::move(err_read),
-        std::move(scratch_dir), std::move(runtime_api_listener)));
+        std::move(scratch_dir), std::move(runtime_api_listener), std::move(lambda_api_listener),
+        lambda_api_port));
   }
 
  private:

@@ -116,6 +116,12 @@ CREATE TABLE credentials (
   created       TEXT NOT NULL
 ) WITHOUT ROWID;
 )sql",
+    R"sql(
+-- The functions a function may invoke from inside its sandbox: a JSON array of "name" or
+-- "name:qualifier" entries.
+ALTER TABLE functions ADD COLUMN invokes TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE versions ADD COLUMN invokes TEXT NOT NULL DEFAULT '[]';
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 
@@ -154,6 +160,29 @@ std::string environmentToJson(const std::map<std::string, std::string>& env) {
   boost::json::object obj;
   for (const auto& [k, v] : env) obj[k] = v;
   return boost::json::serialize(obj);
+}
+
+std::string invokesToJson(const std::vector<std::string>& invokes) {
+  boost::json::array array;
+  for (const auto& entry : invokes) array.emplace_back(entry);
+  return boost::json::serialize(array);
+}
+
+Result<std::vector<std::string>> invokesFromJson(std::string_view text, std::string_view function) {
+  boost::system::error_code ec;
+  boost::json::value v = boost::json::parse(boost::json::string_view(text.data(), text.size()), ec);
+  std::vector<std::string> invokes;
+  if (!ec && v.is_array()) {
+    for (const auto& entry : v.get_array()) {
+      if (!entry.is_string()) break;
+      invokes.emplace_back(entry.get_string());
+    }
+    if (invokes.size() == v.get_array().size()) return invokes;
+  }
+  return Error::internal(fmt::format(
+      "metadata store: invokes of function \"{}\" is not a JSON array of strings; the database "
+      "is corrupt — redeploy the function to rewrite it",
+      function));
 }
 
 Result<std::map<std::string, std::string>> environmentFromJson(std::string_view text,
@@ -222,7 +251,8 @@ bool sameCodeAndConfig(const FunctionRecord& latest, const FunctionRecord& versi
          latest.environment == version.environment &&
          latest.provisioned_concurrency == version.provisioned_concurrency &&
          latest.ephemeral_storage_mb == version.ephemeral_storage_mb &&
-         latest.network == version.network && latest.role == version.role;
+         latest.network == version.network && latest.role == version.role &&
+         latest.invokes == version.invokes;
 }
 
 Error functionNotFound(std::string_view name) {
@@ -362,10 +392,11 @@ class SqliteStore final : public Store {
           prepare("INSERT INTO versions (function, version, runtime, handler, memory_mb, "
                   "timeout_s, environment, description, code_sha256, code_size, last_modified, "
                   "revision, provisioned_concurrency, ephemeral_storage_mb, network, role, "
-                  "revision_id) "
+                  "revision_id, invokes) "
                   "SELECT name, ?2, runtime, handler, memory_mb, timeout_s, environment, ?3, "
                   "code_sha256, code_size, ?4, revision, provisioned_concurrency, "
-                  "ephemeral_storage_mb, network, role, ?5 FROM functions WHERE name = ?1"));
+                  "ephemeral_storage_mb, network, role, ?5, invokes FROM functions "
+                  "WHERE name = ?1"));
       bindText(insert.get(), 1, name);
       sqlite3_bind_int64(insert.get(), 2, number);
       bindText(insert.get(), 3, version_description);
@@ -687,13 +718,14 @@ class SqliteStore final : public Store {
   static constexpr std::string_view kLatestSelect =
       "SELECT name, runtime, handler, memory_mb, timeout_s, environment, description, "
       "code_sha256, code_size, last_modified, revision, reserved_concurrency, "
-      "provisioned_concurrency, ephemeral_storage_mb, network, role, revision_id, '$LATEST' "
-      "FROM functions";
+      "provisioned_concurrency, ephemeral_storage_mb, network, role, revision_id, '$LATEST', "
+      "invokes FROM functions";
   static constexpr std::string_view kVersionSelect =
       "SELECT v.function, v.runtime, v.handler, v.memory_mb, v.timeout_s, v.environment, "
       "v.description, v.code_sha256, v.code_size, v.last_modified, v.revision, "
       "f.reserved_concurrency, v.provisioned_concurrency, v.ephemeral_storage_mb, v.network, "
-      "v.role, v.revision_id, v.version FROM versions v JOIN functions f ON f.name = v.function";
+      "v.role, v.revision_id, v.version, v.invokes "
+      "FROM versions v JOIN functions f ON f.name = v.function";
   static constexpr std::string_view kAliasSelect =
       "SELECT function, name, function_version, description, additional_weights, revision_id "
       "FROM aliases";
@@ -832,9 +864,9 @@ class SqliteStore final : public Store {
         prepare("INSERT INTO functions (name, runtime, handler, memory_mb, timeout_s, "
                 "environment, description, code_sha256, code_size, last_modified, revision, "
                 "reserved_concurrency, provisioned_concurrency, ephemeral_storage_mb, network, "
-                "role, revision_id) "
+                "role, revision_id, invokes) "
                 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, "
-                "?17) "
+                "?17, ?18) "
                 "ON CONFLICT (name) DO UPDATE SET runtime = excluded.runtime, "
                 "handler = excluded.handler, memory_mb = excluded.memory_mb, "
                 "timeout_s = excluded.timeout_s, environment = excluded.environment, "
@@ -845,7 +877,7 @@ class SqliteStore final : public Store {
                 "provisioned_concurrency = excluded.provisioned_concurrency, "
                 "ephemeral_storage_mb = excluded.ephemeral_storage_mb, "
                 "network = excluded.network, role = excluded.role, "
-                "revision_id = excluded.revision_id"));
+                "revision_id = excluded.revision_id, invokes = excluded.invokes"));
     sqlite3_stmt* s = stmt.get();
     bindText(s, 1, record.name);
     bindText(s, 2, record.runtime);
@@ -867,6 +899,7 @@ class SqliteStore final : public Store {
     bindText(s, 15, record.network);
     bindText(s, 16, record.role);
     bindText(s, 17, record.revision_id);
+    bindText(s, 18, invokesToJson(record.invokes));
     GUST_TRY(stepDone(s, "cannot write function"));
     return record;
   }
@@ -892,6 +925,7 @@ class SqliteStore final : public Store {
     r.role = columnText(stmt, 15);
     r.revision_id = columnText(stmt, 16);
     r.version = columnText(stmt, 17);
+    GUST_ASSIGN_OR_RETURN(r.invokes, invokesFromJson(columnText(stmt, 18), r.name));
     return r;
   }
 

@@ -1,0 +1,3 @@
+def handler(event, context):
+    print("outsider ran")
+    return "outsider"
