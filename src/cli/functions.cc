@@ -125,6 +125,9 @@ std::string describeTable(const json::object& fn) {
                                       stringField(o, "qualifier"), intField(o, "requested"),
                                       intField(o, "available"), stringField(o, "status")));
   }
+  std::vector<std::string> invokes;
+  for (const auto& callee : arrayField(fn, "invokes"))
+    if (callee.is_string()) invokes.emplace_back(callee.get_string());
   auto orNone = [](const std::vector<std::string>& items, std::string_view sep) {
     return items.empty() ? std::string("none") : fmt::format("{}", fmt::join(items, sep));
   };
@@ -146,6 +149,7 @@ std::string describeTable(const json::object& fn) {
       {"Aliases", orNone(aliases, ", ")},
       {"Reserved concurrency", reservedText(fn)},
       {"Provisioned concurrency", orNone(provisioned, "; ")},
+      {"Invokes", orNone(invokes, ", ")},
   });
 }
 

@@ -121,6 +121,16 @@ class CascadeTest(unittest.TestCase):
                                              "url": f"http://127.0.0.1:{port}/healthz"})
         self.assertIn("unreachable", out)
 
+    def test_describe_shows_the_allow_list(self):
+        r = self.server.cli("describe", "cascade-caller")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertRegex(r.stdout, r"Invokes: +cascade-callee\n")
+        r = self.server.cli("describe", "cascade-caller", "-o", "json")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(json.loads(r.stdout)["invokes"], ["cascade-callee"])
+        r = self.server.cli("describe", "cascade-callee")
+        self.assertRegex(r.stdout, r"Invokes: +none\n")
+
     def test_the_environment_names_the_endpoint_and_credentials(self):
         env = self.invoke("cascade-caller", {"action": "env"})
         self.assertEqual(env["AWS_ENDPOINT_URL_LAMBDA"], "http://127.0.0.1:9002")
