@@ -196,9 +196,7 @@ void UsageLimiter::seed(std::string_view plan_id, std::string_view key_id, int64
   Shard& shard = shardFor(key_id);
   std::lock_guard lock(shard.mu);
   PairState& pair = shard.get(plan_id, key_id);
-  if (pair.period_start_day == period_start_day) {
-    pair.used += used;
-  } else if (pair.period_start_day < period_start_day) {
+  if (pair.period_start_day < period_start_day) {
     pair.period_start_day = period_start_day;
     pair.used = used;
   }

@@ -119,8 +119,9 @@ class UsageLimiter {
                   int64_t now_ns);
 
   // Declares that `used` requests were already allowed in the quota period starting on
-  // `period_start_day` (read back from the store at start, so quotas survive a restart). Adds to
-  // what this limiter counted itself in that period; a pair in a later period is left alone.
+  // `period_start_day` (read back from the store, so quotas survive a restart). Ignored when the
+  // limiter already counts the pair in that period or a later one: what it counted itself since
+  // it started is in the store already or about to be.
   void seed(std::string_view plan_id, std::string_view key_id, int64_t period_start_day,
             int64_t used);
 

@@ -22,6 +22,7 @@ void addClientCommands(CLI::App& app) {
   addAliasCommand(app);
   addConcurrencyCommand(app);
   addCredentialsCommand(app);
+  addApiKeyCommands(app);
   addGenerateEventCommand(app);
   addCompletionCommand(app);
 }

@@ -18,6 +18,7 @@ void addPublishCommand(CLI::App& app);
 void addAliasCommand(CLI::App& app);
 void addConcurrencyCommand(CLI::App& app);
 void addCredentialsCommand(CLI::App& app);
+void addApiKeyCommands(CLI::App& app);  // api-key, usage-plan, usage
 void addGenerateEventCommand(CLI::App& app);
 void addCompletionCommand(CLI::App& app);
 

@@ -22,6 +22,7 @@
 #include "common/files.h"
 #include "common/unique_fd.h"
 #include "control/function_service.h"
+#include "control/usage_plans.h"
 #include "engine/engine.h"
 #include "exe/engine_host.h"
 #include "gateway/gateway.h"
@@ -269,9 +270,14 @@ int serve(const ServeArgs& args) {
   gateway::StoreCredentials credential_store(**store);
   auth::CredentialService credentials(credential_store, std::move(*sealing_key));
 
+  // API keys and usage plans; their usage is flushed to the store every second.
+  control::UsagePlanService usage_plans(**store);
+  if (auto st = usage_plans.start(); !st) return fail(st.error());
+
   gateway::GatewayOptions gateway_options;
   gateway_options.token = *token;
   gateway_options.credentials = &credentials;
+  gateway_options.usage_plans = &usage_plans;
   gateway_options.token_hint = (data / "token").string();
   auto gateway = std::make_unique<gateway::Gateway>(gateway_options, functions, *engine);
   lambda_gateway = gateway.get();

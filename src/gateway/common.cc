@@ -1,5 +1,7 @@
 #include "gateway/common.h"
 
+#include <boost/json.hpp>
+
 #include <fmt/format.h>
 
 #include "common/crypto.h"
@@ -8,6 +10,8 @@
 
 namespace gust::gateway {
 namespace {
+
+namespace json = boost::json;
 
 constexpr size_t kLogTailBytes = 4096;  // Lambda's X-Amz-Log-Result: the last 4 KB
 
@@ -37,7 +41,44 @@ std::optional<std::string> decodeQueryComponent(std::string_view s) {
   return out;
 }
 
+int statusFor(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::kInvalidArgument:
+      return 400;
+    case ErrorCode::kUnauthenticated:
+      return 401;
+    case ErrorCode::kPermissionDenied:
+      return 403;
+    case ErrorCode::kNotFound:
+      return 404;
+    case ErrorCode::kAlreadyExists:
+      return 409;
+    case ErrorCode::kFailedPrecondition:
+      return 412;
+    case ErrorCode::kTooLarge:
+      return 413;
+    case ErrorCode::kResourceExhausted:
+      return 429;
+    case ErrorCode::kInternal:
+      return 500;
+    case ErrorCode::kUnavailable:
+      return 503;
+    case ErrorCode::kDeadlineExceeded:
+      return 504;
+  }
+  return 500;
+}
+
 }  // namespace
+
+http::Response errorResponse(const Error& error) {
+  json::object body{{"code", errorCodeName(error.code)}, {"message", error.message}};
+  return http::Response::json(statusFor(error.code), json::serialize(body));
+}
+
+http::Response errorResponse(ErrorCode code, std::string message) {
+  return errorResponse(Error{code, std::move(message)});
+}
 
 Result<std::map<std::string, std::string>> parseQuery(std::string_view query) {
   std::map<std::string, std::string> out;

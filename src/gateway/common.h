@@ -25,6 +25,10 @@ namespace gust::gateway {
 
 using Handler = std::function<void(http::Request&&, const PathParams&, http::Responder)>;
 
+// The control API's error answer: {"code", "message"} with the status of the error's code.
+http::Response errorResponse(const Error& error);
+http::Response errorResponse(ErrorCode code, std::string message);
+
 // Runs blocking control-plane work (SQLite, disk) on `pool` and responds with its result.
 void offload(ThreadPool& pool, http::Responder respond, std::function<http::Response()> work);
 

@@ -21,48 +21,12 @@
 #include "gateway/invoker.h"
 #include "gateway/lambda_api.h"
 #include "gateway/router.h"
+#include "gateway/usage_plan_api.h"
 
 namespace gust::gateway {
 namespace {
 
 namespace json = boost::json;
-
-int statusFor(ErrorCode code) {
-  switch (code) {
-    case ErrorCode::kInvalidArgument:
-      return 400;
-    case ErrorCode::kUnauthenticated:
-      return 401;
-    case ErrorCode::kPermissionDenied:
-      return 403;
-    case ErrorCode::kNotFound:
-      return 404;
-    case ErrorCode::kAlreadyExists:
-      return 409;
-    case ErrorCode::kFailedPrecondition:
-      return 412;
-    case ErrorCode::kTooLarge:
-      return 413;
-    case ErrorCode::kResourceExhausted:
-      return 429;
-    case ErrorCode::kInternal:
-      return 500;
-    case ErrorCode::kUnavailable:
-      return 503;
-    case ErrorCode::kDeadlineExceeded:
-      return 504;
-  }
-  return 500;
-}
-
-http::Response errorResponse(const Error& error) {
-  json::object body{{"code", errorCodeName(error.code)}, {"message", error.message}};
-  return http::Response::json(statusFor(error.code), json::serialize(body));
-}
-
-http::Response errorResponse(ErrorCode code, std::string message) {
-  return errorResponse(Error{code, std::move(message)});
-}
 
 bool parseInt64(std::string_view s, int64_t& out) {
   auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
@@ -147,6 +111,7 @@ class Gateway::Impl {
     router_.add("GET", "/api/v1/credentials", bind(&Impl::listCredentials));
     router_.add("DELETE", "/api/v1/credentials/{id}", bind(&Impl::revokeCredential));
     lambda_.addRoutes(router_);
+    if (options_.usage_plans) addUsagePlanRoutes(router_, *options_.usage_plans, control_pool_);
   }
 
   Status configureEngine() { return lambda_.configureEngine(); }

@@ -10,6 +10,7 @@
 //   POST /api/v1/credentials                    issue an access key for the AWS CLI/SDKs (201)
 //   GET  /api/v1/credentials                    list access keys (never their secrets)
 //   DELETE /api/v1/credentials/{id}             revoke one (204)
+//   /api/v1/api-keys..., /api/v1/usage-plans... API keys and usage plans (usage_plan_api.h)
 //   /2015-03-31/..., /2017-10-31/..., /2019-09-30/..., /2016-08-19/...
 //                                               AWS Lambda's REST API (api/lambda-api.md)
 // Everything under /api/ needs `Authorization: Bearer <token>` (api/openapi.yaml); the Lambda
@@ -29,7 +30,8 @@ class CredentialService;
 }
 namespace control {
 class FunctionService;
-}
+class UsagePlanService;
+}  // namespace control
 namespace engine {
 class Engine;
 class InstanceCaller;
@@ -51,6 +53,9 @@ struct GatewayOptions {
   // The access keys that AWS Signature Version 4 requests are verified against, managed under
   // /api/v1/credentials. Null: signed requests are refused (only the bearer token works).
   auth::CredentialService* credentials = nullptr;
+  // API keys and usage plans, managed under /api/v1/api-keys and /api/v1/usage-plans. Null:
+  // those routes are absent.
+  control::UsagePlanService* usage_plans = nullptr;
 };
 
 // Thread-safety: handle() may be called concurrently. `functions` and `engine` must outlive it.

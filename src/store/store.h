@@ -2,6 +2,7 @@
 // (sqlite/ now; PostgreSQL later). Code bytes live in the BlobStore, addressed by SHA-256.
 #pragma once
 
+#include <compare>
 #include <cstdint>
 #include <limits>
 #include <map>
@@ -9,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/result.h"
@@ -79,6 +81,54 @@ struct CredentialRecord {
   std::string created;  // ISO 8601 UTC
 
   bool operator==(const CredentialRecord&) const = default;
+};
+
+// An API key of the API gateway (sent in `x-api-key`). Only the SHA-256 of its value is stored:
+// the value is shown once, when the key is created, and requests are matched by its hash.
+struct ApiKeyRecord {
+  std::string id;  // 10 lower-case letters and digits, e.g. "k3c9x0a1bq"
+  std::string name;
+  std::string description;
+  bool enabled = true;
+  std::string value_sha256;  // lower-case hex SHA-256 of the key's value; unique
+  std::string created;       // ISO 8601 UTC (set by createApiKey when empty)
+  std::string last_updated;  // likewise, and by updateApiKey
+
+  bool operator==(const ApiKeyRecord&) const = default;
+};
+
+// One stage of one API that a usage plan applies to.
+struct ApiStageRef {
+  std::string api_id;
+  std::string stage;
+
+  auto operator<=>(const ApiStageRef&) const = default;
+};
+
+// A usage plan: the throttle and quota each of its API keys gets on the API stages it covers.
+struct UsagePlanRecord {
+  std::string id;  // 10 lower-case letters and digits
+  std::string name;
+  std::string description;
+  std::optional<double> throttle_rate;    // requests per second; set with throttle_burst
+  std::optional<int64_t> throttle_burst;  // requests at once
+  std::optional<int64_t> quota_limit;     // requests per quota period; unset: no quota
+  std::string quota_period;               // "DAY", "WEEK" or "MONTH" (with quota_limit)
+  int64_t quota_offset = 0;               // requests fewer in the first period
+  std::vector<ApiStageRef> api_stages;
+  std::string created;  // ISO 8601 UTC (set by createUsagePlan when empty)
+
+  bool operator==(const UsagePlanRecord&) const = default;
+};
+
+// Requests one API key made under one usage plan on one UTC day.
+struct UsageRecord {
+  std::string plan_id;
+  std::string key_id;
+  std::string date;  // YYYY-MM-DD
+  int64_t count = 0;
+
+  bool operator==(const UsageRecord&) const = default;
 };
 
 // One invocation's log text (Lambda's START ... REPORT lines and the function's output between).
@@ -181,6 +231,39 @@ class Store {
   virtual Result<CredentialRecord> getCredential(std::string_view access_key_id) = 0;
   virtual Result<std::vector<CredentialRecord>> listCredentials() = 0;  // ordered by id
   virtual Status deleteCredential(std::string_view access_key_id) = 0;
+
+  // API keys. createApiKey: kAlreadyExists if the id, the name or the value's hash is taken.
+  // updateApiKey replaces name, description and enabled (kNotFound if missing). Deleting a key
+  // removes it from its usage plans (its usage stays, for reports).
+  virtual Result<ApiKeyRecord> createApiKey(ApiKeyRecord key) = 0;
+  virtual Result<ApiKeyRecord> getApiKey(std::string_view id) = 0;
+  virtual Result<std::vector<ApiKeyRecord>> listApiKeys() = 0;  // ordered by name
+  virtual Result<ApiKeyRecord> updateApiKey(ApiKeyRecord key) = 0;
+  virtual Status deleteApiKey(std::string_view id) = 0;
+
+  // Usage plans. createUsagePlan: kAlreadyExists if the id or name is taken. Deleting a plan
+  // removes its keys' membership and its usage.
+  virtual Result<UsagePlanRecord> createUsagePlan(UsagePlanRecord plan) = 0;
+  virtual Result<UsagePlanRecord> getUsagePlan(std::string_view id) = 0;
+  virtual Result<std::vector<UsagePlanRecord>> listUsagePlans() = 0;  // ordered by name
+  virtual Status deleteUsagePlan(std::string_view id) = 0;
+  // Keys in plans: kNotFound if the plan or the key is missing; adding a key twice is
+  // kAlreadyExists, removing one not in the plan kNotFound.
+  virtual Status addUsagePlanKey(std::string_view plan_id, std::string_view key_id) = 0;
+  virtual Status removeUsagePlanKey(std::string_view plan_id, std::string_view key_id) = 0;
+  // Ids of the plan's keys, ordered (kNotFound if there is no such plan); of every plan when
+  // `plan_id` is empty, as (plan id, key id) pairs ordered by plan.
+  virtual Result<std::vector<std::pair<std::string, std::string>>> listUsagePlanKeys(
+      std::string_view plan_id) = 0;
+
+  // Adds each record's count to the stored count of its (plan, key, date), in one transaction.
+  virtual Status addUsage(const std::vector<UsageRecord>& records) = 0;
+  // Counts of one plan between two dates (inclusive, YYYY-MM-DD), of one key when `key_id` is
+  // not empty; ordered by key, then date. Days without requests are absent.
+  virtual Result<std::vector<UsageRecord>> queryUsage(std::string_view plan_id,
+                                                      std::string_view key_id,
+                                                      std::string_view from_date,
+                                                      std::string_view to_date) = 0;
 
   // Appends log records in one transaction, assigning their ids in order. Logs outlive their
   // function (deleteFunction keeps them until they expire).

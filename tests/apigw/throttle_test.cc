@@ -186,6 +186,7 @@ TEST(UsageLimiterTest, SeededUsageCountsAgainstTheQuota) {
   auto limits = quota(10, QuotaPeriod::kMonth);
   limiter.seed("plan", "k", day("2026-11-01"), 8);
   limiter.seed("plan", "k", day("2026-10-01"), 100);  // an older period changes nothing
+  limiter.seed("plan", "k", day("2026-11-01"), 100);  // nor does the same one, once counted
   EXPECT_EQ(admitN(limiter, "k", limits, at("2026-11-25"), 5), 2);
   EXPECT_EQ(admitN(limiter, "k", limits, at("2026-12-01"), 5), 5);
 }

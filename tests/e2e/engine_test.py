@@ -10,7 +10,7 @@ import subprocess
 import time
 import unittest
 
-from gustserver import GUST_BIN, GustServer, function_dir
+from gustserver import GUST_BIN, GustServer, ServerTestCase, function_dir
 
 
 def header(headers, name):
@@ -20,15 +20,7 @@ def header(headers, name):
     return None
 
 
-class EngineTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.server = GustServer().start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.server.cleanup()
-
+class EngineTest(ServerTestCase):
     def cli(self, *args):
         return self.server.cli(*args, "--endpoint", self.server.url, "--data-dir",
                                self.server.data_dir)

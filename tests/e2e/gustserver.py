@@ -105,6 +105,19 @@ class GustServer:
                               timeout=120)
 
 
+class ServerTestCase(unittest.TestCase):
+    """A test class sharing one server (started with `server_args`) across its tests."""
+    server_args = ()
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = GustServer().start(extra_args=cls.server_args)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.cleanup()
+
+
 def npm_install(source_dir, cache_variable, installed, hint=""):
     """Installs the npm packages pinned by source_dir's package.json and package-lock.json with
     `npm ci` into a directory named by the lock file's hash, under $cache_variable (the build dir)

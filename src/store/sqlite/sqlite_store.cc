@@ -122,6 +122,44 @@ CREATE TABLE credentials (
 ALTER TABLE functions ADD COLUMN invokes TEXT NOT NULL DEFAULT '[]';
 ALTER TABLE versions ADD COLUMN invokes TEXT NOT NULL DEFAULT '[]';
 )sql",
+    R"sql(
+-- API keys of the API gateway: only the SHA-256 of a key's value is kept.
+CREATE TABLE api_keys (
+  id           TEXT PRIMARY KEY NOT NULL,
+  name         TEXT NOT NULL UNIQUE,
+  description  TEXT NOT NULL,
+  enabled      INTEGER NOT NULL,
+  value_sha256 TEXT NOT NULL UNIQUE,
+  created      TEXT NOT NULL,
+  last_updated TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE usage_plans (
+  id             TEXT PRIMARY KEY NOT NULL,
+  name           TEXT NOT NULL UNIQUE,
+  description    TEXT NOT NULL,
+  throttle_rate  REAL,     -- NULL: no throttle of the plan's own
+  throttle_burst INTEGER,
+  quota_limit    INTEGER,  -- NULL: no quota
+  quota_period   TEXT NOT NULL,
+  quota_offset   INTEGER NOT NULL,
+  api_stages     TEXT NOT NULL,  -- JSON array of {"api_id", "stage"}
+  created        TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE usage_plan_keys (
+  plan_id TEXT NOT NULL,
+  key_id  TEXT NOT NULL,
+  PRIMARY KEY (plan_id, key_id)
+) WITHOUT ROWID;
+CREATE INDEX usage_plan_keys_by_key ON usage_plan_keys (key_id);
+-- Requests per (plan, key, UTC day), added to in batches by the API gateway.
+CREATE TABLE api_key_usage (
+  plan_id TEXT NOT NULL,
+  key_id  TEXT NOT NULL,
+  day     TEXT NOT NULL,  -- YYYY-MM-DD
+  count   INTEGER NOT NULL,
+  PRIMARY KEY (plan_id, key_id, day)
+) WITHOUT ROWID;
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 
@@ -279,6 +317,34 @@ Error revisionMismatch(std::string_view what, std::string_view stored, std::stri
                fmt::format("{} has revision id {}, not the expected {}: it changed since it was "
                            "read; read it again and retry",
                            what, stored, expected)};
+}
+
+std::string apiStagesToJson(const std::vector<ApiStageRef>& stages) {
+  boost::json::array arr;
+  for (const auto& s : stages)
+    arr.push_back(boost::json::object{{"api_id", s.api_id}, {"stage", s.stage}});
+  return boost::json::serialize(arr);
+}
+
+Result<std::vector<ApiStageRef>> apiStagesFromJson(std::string_view text, std::string_view plan) {
+  auto corrupt = [&] {
+    return Error::internal(fmt::format(
+        "metadata store: API stages of usage plan \"{}\" are not a JSON array of {{api_id, "
+        "stage}}; the database is corrupt — delete and recreate the plan",
+        plan));
+  };
+  boost::system::error_code ec;
+  boost::json::value v = boost::json::parse(boost::json::string_view(text.data(), text.size()), ec);
+  if (ec || !v.is_array()) return corrupt();
+  std::vector<ApiStageRef> stages;
+  for (const auto& item : v.get_array()) {
+    const auto* o = item.if_object();
+    const auto* api = o ? o->if_contains("api_id") : nullptr;
+    const auto* stage = o ? o->if_contains("stage") : nullptr;
+    if (!api || !stage || !api->is_string() || !stage->is_string()) return corrupt();
+    stages.push_back({std::string(api->get_string()), std::string(stage->get_string())});
+  }
+  return stages;
 }
 
 Status execOn(sqlite3* db, const std::string& sql, std::string_view what) {
@@ -646,6 +712,234 @@ class SqliteStore final : public Store {
     return okStatus();
   }
 
+  // --- API keys and usage plans ------------------------------------------------------------
+
+  Result<ApiKeyRecord> createApiKey(ApiKeyRecord key) override {
+    std::lock_guard lock(mu_);
+    if (key.created.empty()) key.created = nowIso8601();
+    if (key.last_updated.empty()) key.last_updated = key.created;
+    GUST_ASSIGN_OR_RETURN(
+        StmtPtr stmt,
+        prepare("INSERT INTO api_keys (id, name, description, enabled, value_sha256, created, "
+                "last_updated) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"));
+    bindText(stmt.get(), 1, key.id);
+    bindText(stmt.get(), 2, key.name);
+    bindText(stmt.get(), 3, key.description);
+    sqlite3_bind_int(stmt.get(), 4, key.enabled ? 1 : 0);
+    bindText(stmt.get(), 5, key.value_sha256);
+    bindText(stmt.get(), 6, key.created);
+    bindText(stmt.get(), 7, key.last_updated);
+    if (sqlite3_step(stmt.get()) == SQLITE_DONE) return key;
+    if ((sqlite3_extended_errcode(db_.get()) & 0xff) == SQLITE_CONSTRAINT)
+      return Error{ErrorCode::kAlreadyExists,
+                   fmt::format("an API key with the id \"{}\", the name \"{}\" or the same value "
+                               "already exists; choose another name (or value)",
+                               key.id, key.name)};
+    return sqliteError(db_.get(), "cannot write API key");
+  }
+
+  Result<ApiKeyRecord> getApiKey(std::string_view id) override {
+    std::lock_guard lock(mu_);
+    return requireApiKey(id);
+  }
+
+  Result<std::vector<ApiKeyRecord>> listApiKeys() override {
+    std::lock_guard lock(mu_);
+    GUST_ASSIGN_OR_RETURN(StmtPtr stmt, prepare(std::string(kApiKeySelect) + " ORDER BY name"));
+    return readRows(stmt.get(), &rowToApiKey, "cannot read API keys");
+  }
+
+  Result<ApiKeyRecord> updateApiKey(ApiKeyRecord key) override {
+    std::lock_guard lock(mu_);
+    return inTransaction([&]() -> Result<ApiKeyRecord> {
+      GUST_ASSIGN_OR_RETURN(ApiKeyRecord stored, requireApiKey(key.id));
+      stored.name = std::move(key.name);
+      stored.description = std::move(key.description);
+      stored.enabled = key.enabled;
+      stored.last_updated = nowIso8601();
+      GUST_ASSIGN_OR_RETURN(StmtPtr stmt,
+                            prepare("UPDATE api_keys SET name = ?2, description = ?3, enabled = "
+                                    "?4, last_updated = ?5 WHERE id = ?1"));
+      bindText(stmt.get(), 1, stored.id);
+      bindText(stmt.get(), 2, stored.name);
+      bindText(stmt.get(), 3, stored.description);
+      sqlite3_bind_int(stmt.get(), 4, stored.enabled ? 1 : 0);
+      bindText(stmt.get(), 5, stored.last_updated);
+      if (sqlite3_step(stmt.get()) == SQLITE_DONE) return stored;
+      if ((sqlite3_extended_errcode(db_.get()) & 0xff) == SQLITE_CONSTRAINT)
+        return Error{ErrorCode::kAlreadyExists,
+                     fmt::format("an API key named \"{}\" already exists; choose another name",
+                                 stored.name)};
+      return sqliteError(db_.get(), "cannot update API key");
+    });
+  }
+
+  Status deleteApiKey(std::string_view id) override {
+    std::lock_guard lock(mu_);
+    return inTransaction([&]() -> Status {
+      GUST_TRY(run("DELETE FROM api_keys WHERE id = ?1", {id}, "cannot delete API key"));
+      if (sqlite3_changes(db_.get()) == 0) return apiKeyNotFound(id);
+      return run("DELETE FROM usage_plan_keys WHERE key_id = ?1", {id},
+                 "cannot remove the API key from its usage plans");
+    });
+  }
+
+  Result<UsagePlanRecord> createUsagePlan(UsagePlanRecord plan) override {
+    std::lock_guard lock(mu_);
+    if (plan.created.empty()) plan.created = nowIso8601();
+    GUST_ASSIGN_OR_RETURN(
+        StmtPtr stmt,
+        prepare("INSERT INTO usage_plans (id, name, description, throttle_rate, throttle_burst, "
+                "quota_limit, quota_period, quota_offset, api_stages, created) "
+                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"));
+    sqlite3_stmt* s = stmt.get();
+    bindText(s, 1, plan.id);
+    bindText(s, 2, plan.name);
+    bindText(s, 3, plan.description);
+    if (plan.throttle_rate)
+      sqlite3_bind_double(s, 4, *plan.throttle_rate);
+    else
+      sqlite3_bind_null(s, 4);
+    if (plan.throttle_burst)
+      sqlite3_bind_int64(s, 5, *plan.throttle_burst);
+    else
+      sqlite3_bind_null(s, 5);
+    if (plan.quota_limit)
+      sqlite3_bind_int64(s, 6, *plan.quota_limit);
+    else
+      sqlite3_bind_null(s, 6);
+    bindText(s, 7, plan.quota_period);
+    sqlite3_bind_int64(s, 8, plan.quota_offset);
+    std::string stages = apiStagesToJson(plan.api_stages);
+    bindText(s, 9, stages);
+    bindText(s, 10, plan.created);
+    if (sqlite3_step(s) == SQLITE_DONE) return plan;
+    if ((sqlite3_extended_errcode(db_.get()) & 0xff) == SQLITE_CONSTRAINT)
+      return Error{ErrorCode::kAlreadyExists,
+                   fmt::format("a usage plan named \"{}\" (or with the id \"{}\") already exists; "
+                               "choose another name",
+                               plan.name, plan.id)};
+    return sqliteError(db_.get(), "cannot write usage plan");
+  }
+
+  Result<UsagePlanRecord> getUsagePlan(std::string_view id) override {
+    std::lock_guard lock(mu_);
+    return requireUsagePlan(id);
+  }
+
+  Result<std::vector<UsagePlanRecord>> listUsagePlans() override {
+    std::lock_guard lock(mu_);
+    GUST_ASSIGN_OR_RETURN(StmtPtr stmt, prepare(std::string(kUsagePlanSelect) + " ORDER BY name"));
+    return readRows(stmt.get(), &rowToUsagePlan, "cannot read usage plans");
+  }
+
+  Status deleteUsagePlan(std::string_view id) override {
+    std::lock_guard lock(mu_);
+    return inTransaction([&]() -> Status {
+      GUST_TRY(run("DELETE FROM usage_plans WHERE id = ?1", {id}, "cannot delete usage plan"));
+      if (sqlite3_changes(db_.get()) == 0) return usagePlanNotFound(id);
+      GUST_TRY(run("DELETE FROM usage_plan_keys WHERE plan_id = ?1", {id},
+                   "cannot delete the usage plan's keys"));
+      return run("DELETE FROM api_key_usage WHERE plan_id = ?1", {id},
+                 "cannot delete the usage plan's usage");
+    });
+  }
+
+  Status addUsagePlanKey(std::string_view plan_id, std::string_view key_id) override {
+    std::lock_guard lock(mu_);
+    return inTransaction([&]() -> Status {
+      GUST_TRY(requireUsagePlan(plan_id));
+      GUST_TRY(requireApiKey(key_id));
+      GUST_ASSIGN_OR_RETURN(
+          StmtPtr stmt, prepare("INSERT INTO usage_plan_keys (plan_id, key_id) VALUES (?1, ?2)"));
+      bindText(stmt.get(), 1, plan_id);
+      bindText(stmt.get(), 2, key_id);
+      if (sqlite3_step(stmt.get()) == SQLITE_DONE) return okStatus();
+      if ((sqlite3_extended_errcode(db_.get()) & 0xff) == SQLITE_CONSTRAINT)
+        return Error{
+            ErrorCode::kAlreadyExists,
+            fmt::format("API key \"{}\" is already in usage plan \"{}\"", key_id, plan_id)};
+      return sqliteError(db_.get(), "cannot add the API key to the usage plan");
+    });
+  }
+
+  Status removeUsagePlanKey(std::string_view plan_id, std::string_view key_id) override {
+    std::lock_guard lock(mu_);
+    GUST_TRY(run("DELETE FROM usage_plan_keys WHERE plan_id = ?1 AND key_id = ?2",
+                 {plan_id, key_id}, "cannot remove the API key from the usage plan"));
+    if (sqlite3_changes(db_.get()) == 0)
+      return Error::notFound(fmt::format(
+          "API key \"{}\" is not in usage plan \"{}\"; list the plan's keys to see them", key_id,
+          plan_id));
+    return okStatus();
+  }
+
+  Result<std::vector<std::pair<std::string, std::string>>> listUsagePlanKeys(
+      std::string_view plan_id) override {
+    std::lock_guard lock(mu_);
+    if (!plan_id.empty()) {
+      GUST_TRY(requireUsagePlan(plan_id));
+    }
+    GUST_ASSIGN_OR_RETURN(
+        StmtPtr stmt,
+        prepare(plan_id.empty()
+                    ? "SELECT plan_id, key_id FROM usage_plan_keys ORDER BY plan_id, key_id"
+                    : "SELECT plan_id, key_id FROM usage_plan_keys WHERE plan_id = ?1 ORDER BY "
+                      "key_id"));
+    if (!plan_id.empty()) bindText(stmt.get(), 1, plan_id);
+    using Pair = std::pair<std::string, std::string>;
+    return readRows<Pair>(
+        stmt.get(),
+        [](sqlite3_stmt* st) -> Result<Pair> {
+          return Pair{columnText(st, 0), columnText(st, 1)};
+        },
+        "cannot read the keys of usage plans");
+  }
+
+  Status addUsage(const std::vector<UsageRecord>& records) override {
+    if (records.empty()) return okStatus();
+    std::lock_guard lock(mu_);
+    return inTransaction([&]() -> Status {
+      GUST_ASSIGN_OR_RETURN(
+          StmtPtr stmt,
+          prepare("INSERT INTO api_key_usage (plan_id, key_id, day, count) VALUES (?1, ?2, ?3, "
+                  "?4) ON CONFLICT (plan_id, key_id, day) DO UPDATE SET count = count + "
+                  "excluded.count"));
+      for (const UsageRecord& r : records) {
+        sqlite3_reset(stmt.get());
+        bindText(stmt.get(), 1, r.plan_id);
+        bindText(stmt.get(), 2, r.key_id);
+        bindText(stmt.get(), 3, r.date);
+        sqlite3_bind_int64(stmt.get(), 4, r.count);
+        GUST_TRY(stepDone(stmt.get(), "cannot write API key usage"));
+      }
+      return okStatus();
+    });
+  }
+
+  Result<std::vector<UsageRecord>> queryUsage(std::string_view plan_id, std::string_view key_id,
+                                              std::string_view from_date,
+                                              std::string_view to_date) override {
+    std::lock_guard lock(mu_);
+    std::string sql =
+        "SELECT plan_id, key_id, day, count FROM api_key_usage WHERE plan_id = ?1 AND day >= ?2 "
+        "AND day <= ?3";
+    if (!key_id.empty()) sql += " AND key_id = ?4";
+    sql += " ORDER BY key_id, day";
+    GUST_ASSIGN_OR_RETURN(StmtPtr stmt, prepare(sql));
+    bindText(stmt.get(), 1, plan_id);
+    bindText(stmt.get(), 2, from_date);
+    bindText(stmt.get(), 3, to_date);
+    if (!key_id.empty()) bindText(stmt.get(), 4, key_id);
+    return readRows<UsageRecord>(
+        stmt.get(),
+        [](sqlite3_stmt* st) -> Result<UsageRecord> {
+          return UsageRecord{columnText(st, 0), columnText(st, 1), columnText(st, 2),
+                             sqlite3_column_int64(st, 3)};
+        },
+        "cannot read API key usage");
+  }
+
   // --- Logs ------------------------------------------------------------------------------------
 
   Status appendLogs(std::vector<LogRecord> records) override {
@@ -733,6 +1027,68 @@ class SqliteStore final : public Store {
       "SELECT function, qualifier, requested, last_modified FROM provisioned_configs";
   static constexpr std::string_view kCredentialSelect =
       "SELECT access_key_id, sealed_secret, description, created FROM credentials";
+
+  static constexpr std::string_view kApiKeySelect =
+      "SELECT id, name, description, enabled, value_sha256, created, last_updated FROM api_keys";
+  static constexpr std::string_view kUsagePlanSelect =
+      "SELECT id, name, description, throttle_rate, throttle_burst, quota_limit, quota_period, "
+      "quota_offset, api_stages, created FROM usage_plans";
+
+  static Error apiKeyNotFound(std::string_view id) {
+    return Error::notFound(fmt::format(
+        "API key \"{}\" does not exist; list the API keys to see the existing ones", id));
+  }
+
+  static Error usagePlanNotFound(std::string_view id) {
+    return Error::notFound(fmt::format(
+        "usage plan \"{}\" does not exist; list the usage plans to see the existing ones", id));
+  }
+
+  static Result<ApiKeyRecord> rowToApiKey(sqlite3_stmt* stmt) {
+    ApiKeyRecord k;
+    k.id = columnText(stmt, 0);
+    k.name = columnText(stmt, 1);
+    k.description = columnText(stmt, 2);
+    k.enabled = sqlite3_column_int(stmt, 3) != 0;
+    k.value_sha256 = columnText(stmt, 4);
+    k.created = columnText(stmt, 5);
+    k.last_updated = columnText(stmt, 6);
+    return k;
+  }
+
+  static Result<UsagePlanRecord> rowToUsagePlan(sqlite3_stmt* stmt) {
+    UsagePlanRecord p;
+    p.id = columnText(stmt, 0);
+    p.name = columnText(stmt, 1);
+    p.description = columnText(stmt, 2);
+    if (sqlite3_column_type(stmt, 3) != SQLITE_NULL)
+      p.throttle_rate = sqlite3_column_double(stmt, 3);
+    if (sqlite3_column_type(stmt, 4) != SQLITE_NULL)
+      p.throttle_burst = sqlite3_column_int64(stmt, 4);
+    if (sqlite3_column_type(stmt, 5) != SQLITE_NULL) p.quota_limit = sqlite3_column_int64(stmt, 5);
+    p.quota_period = columnText(stmt, 6);
+    p.quota_offset = sqlite3_column_int64(stmt, 7);
+    GUST_ASSIGN_OR_RETURN(p.api_stages, apiStagesFromJson(columnText(stmt, 8), p.id));
+    p.created = columnText(stmt, 9);
+    return p;
+  }
+
+  Result<ApiKeyRecord> requireApiKey(std::string_view id) {
+    GUST_ASSIGN_OR_RETURN(StmtPtr stmt, prepare(std::string(kApiKeySelect) + " WHERE id = ?1"));
+    bindText(stmt.get(), 1, id);
+    GUST_ASSIGN_OR_RETURN(auto found, readRows(stmt.get(), &rowToApiKey, "cannot read API key"));
+    if (found.empty()) return apiKeyNotFound(id);
+    return std::move(found.front());
+  }
+
+  Result<UsagePlanRecord> requireUsagePlan(std::string_view id) {
+    GUST_ASSIGN_OR_RETURN(StmtPtr stmt, prepare(std::string(kUsagePlanSelect) + " WHERE id = ?1"));
+    bindText(stmt.get(), 1, id);
+    GUST_ASSIGN_OR_RETURN(auto found,
+                          readRows(stmt.get(), &rowToUsagePlan, "cannot read usage plan"));
+    if (found.empty()) return usagePlanNotFound(id);
+    return std::move(found.front());
+  }
 
   static void bindText(sqlite3_stmt* stmt, int i, std::string_view s) {
     sqlite3_bind_text(stmt, i, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT);
