@@ -10,7 +10,7 @@ import subprocess
 import time
 import unittest
 
-from gustserver import GUST_BIN, GustServer, ServerTestCase, function_dir
+from gustserver import GUST_BIN, ServerTestCase, function_dir
 
 
 def header(headers, name):
