@@ -13,6 +13,8 @@ packages=(
   libsqlite3-dev libcap-dev libseccomp-dev libyaml-cpp-dev libcli11-dev
   libspdlog-dev libfmt-dev libssl-dev libarchive-dev
   libgtest-dev libgmock-dev
+  # micro-benchmarks (bench/throttle_bench.cc)
+  libbenchmark-dev
   # the Python runtime inside sandboxes (Debian's /usr/bin/python3) and the e2e tests
   python3
   # network egress for sandboxes: nft installs the NAT table at start (the veths are netlink);
