@@ -34,9 +34,10 @@ class CascadeTest(unittest.TestCase):
         return json.loads(body)
 
     def logs(self, name):
-        status, _, body = self.server.raw("GET", f"/api/v1/functions/{name}/logs")
+        status, _, body = self.server.raw("GET", f"/api/v1/functions/{name}/logs?limit=1000")
         self.assertEqual(status, 200, body)
-        return body.decode()
+        records = next(v for v in json.loads(body).values() if isinstance(v, list))
+        return "".join(r["message"] for r in records)
 
     def test_boto3_invokes_an_allowed_callee_synchronously(self):
         out = self.invoke("cascade-caller", {"action": "invoke", "target": "cascade-callee",
@@ -104,6 +105,26 @@ class CascadeTest(unittest.TestCase):
         self.assertEqual(out["status"], 400)
         self.assertEqual(out["type"], "RecursiveInvocationException")
         self.assertIn("stop at depth 16", out["message"])
+
+    def test_an_event_loop_stops_at_the_depth_limit_too(self):
+        tag = uuid.uuid4().hex
+        status, _, body = self.server.raw("POST", "/2015-03-31/functions/cascade-loop-a/invocations",
+                                          body=json.dumps({"async": True, "tag": tag}).encode(),
+                                          headers={"X-Amz-Invocation-Type": "Event"})
+        self.assertEqual(status, 202, body)
+        # Depth 0 is this Event; the function at depth 16 is refused its own Event invoke. The
+        # deepest hop is even, so it is cascade-loop-a that reports it.
+        deadline = time.monotonic() + 120
+        while tag not in self.logs("cascade-loop-a"):
+            self.assertLess(time.monotonic(), deadline, self.logs("cascade-loop-a")[-2000:])
+            time.sleep(0.2)
+        stopped = [json.loads(line[len("loop stopped "):])
+                   for line in self.logs("cascade-loop-a").splitlines() if tag in line]
+        self.assertEqual(len(stopped), 1, stopped)
+        self.assertEqual(stopped[0]["hops"], 17)
+        self.assertEqual(stopped[0]["status"], 400)
+        self.assertEqual(stopped[0]["type"], "RecursiveInvocationException")
+        self.assertNotIn(tag, self.logs("cascade-loop-b"))
 
     def test_only_invoke_is_served_and_the_server_api_is_out_of_reach(self):
         out = self.invoke("cascade-caller", {"action": "list"})
