@@ -172,9 +172,13 @@ class Gust:
 
     def __init__(self, gust_bin, work):
         self.bin = gust_bin
-        self.api_port = free_port()
         self.proc, self.port, self.data, self.token = gust_serve.start(
-            gust_bin, work, "--api-listen", f"127.0.0.1:{self.api_port}")
+            gust_bin, work, "--api-listen", "127.0.0.1:0")
+        line = self.proc.stdout.readline().decode()
+        m = re.search(r"APIs \(API gateway\) on http://127\.0\.0\.1:(\d+)", line)
+        if not m:
+            sys.exit(f"gust serve did not report its API gateway's address: {line!r}")
+        self.api_port = int(m.group(1))
         self.endpoint = f"http://127.0.0.1:{self.port}"
         self.work = work
 
@@ -200,9 +204,34 @@ class Gust:
         self.cli("deploy", copy)
         return re.search(r"^name: (\S+)", text, re.M).group(1)
 
+    def control(self, method, path, body):
+        """A control API call with a JSON body; returns the JSON answer (fails on an error)."""
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        try:
+            conn.request(method, path, json.dumps(body).encode(),
+                         {"Authorization": "Bearer " + self.token,
+                          "Content-Type": "application/json"})
+            res = conn.getresponse()
+            out = res.read()
+        finally:
+            conn.close()
+        if res.status not in (200, 201):
+            sys.exit(f"gust {method} {path} failed: {res.status} {out[:2000]!r}")
+        return json.loads(out)
+
     def define_api(self, routes):
-        """routes: {"GET /py": function name}. Returns a Server-like target per route key."""
-        raise NotImplementedError("the API gateway's route definition")
+        """Creates one API with `routes` ({"GET /py": function name}), deploys it to the $default
+        stage (no stage prefix in paths) and returns a Target per route key."""
+        api = self.control("POST", "/api/v1/apis", {
+            "name": "gwbench",
+            "routes": [{"route_key": k, "function": f} for k, f in routes.items()]})
+        self.control("POST", f"/api/v1/apis/{api['id']}/deployments", {"stage": "$default"})
+        targets = {}
+        for key in routes:
+            path = key.split(" ", 1)[1]
+            wait_ready("gust", self.api_port, path, self.proc, seconds=60)
+            targets[key] = Target("gust", self.api_port, path)
+        return targets
 
     def close(self):
         if self.proc.poll() is None:
@@ -321,9 +350,7 @@ def main():
             paths = {"python": "/py", "node": "/node"}
             targets = gust.define_api({f"GET {paths[rt]}": names[rt] for rt in runtimes})
             for rt in runtimes:
-                t = targets[f"GET {paths[rt]}"]
-                t.name = "gust"
-                contenders[rt].append(t)
+                contenders[rt].append(targets[f"GET {paths[rt]}"])
                 event = os.path.join(work, f"event-{rt}.json")
                 with open(event, "w") as f:
                     f.write(gust.cli("generate-event", "apigateway-v2", "--path", paths[rt],
