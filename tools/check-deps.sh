@@ -16,7 +16,7 @@ declare -A allowed=(
   [control]="common apigw store control"
   [events]="common store events"
   [http]="common http"
-  [gateway]="common http store control engine auth apigw gateway"
+  [gateway]="common http store control engine auth apigw events gateway"
   [cli]="common http control cli"
   [exe]="common auth apigw store sandbox runtime engine control events http gateway cli exe"
 )

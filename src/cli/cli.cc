@@ -23,6 +23,7 @@ void addClientCommands(CLI::App& app) {
   addConcurrencyCommand(app);
   addCredentialsCommand(app);
   addApiKeyCommands(app);
+  addDlqCommand(app);
   addGenerateEventCommand(app);
   addCompletionCommand(app);
 }

@@ -413,6 +413,47 @@ Status FunctionService::deleteProvisionedConfig(std::string_view function,
   return store_.deleteProvisionedConfig(function, qualifier);
 }
 
+Result<store::EventInvokeConfigRecord> FunctionService::putEventInvokeConfig(
+    store::EventInvokeConfigRecord config) {
+  if (config.maximum_retry_attempts &&
+      (*config.maximum_retry_attempts < 0 || *config.maximum_retry_attempts > 2))
+    return Error::invalid(fmt::format(
+        "MaximumRetryAttempts: {} is out of range; allowed: 0 to 2", *config.maximum_retry_attempts));
+  if (config.maximum_event_age_s &&
+      (*config.maximum_event_age_s < 60 || *config.maximum_event_age_s > 21600))
+    return Error::invalid(
+        fmt::format("MaximumEventAgeInSeconds: {} is out of range; allowed: 60 to 21600 (6 hours)",
+                    *config.maximum_event_age_s));
+  if (config.qualifier.empty()) config.qualifier = std::string(kLatest);
+  if (config.qualifier == kLatest) {
+    GUST_TRY(store_.getFunction(config.function));
+  } else if (isVersionNumber(config.qualifier)) {
+    GUST_TRY(store_.getVersion(config.function, config.qualifier));
+  } else {
+    GUST_TRY(store_.getAlias(config.function, config.qualifier));
+  }
+  return store_.putEventInvokeConfig(std::move(config));
+}
+
+Result<store::EventInvokeConfigRecord> FunctionService::getEventInvokeConfig(
+    std::string_view function, std::string_view qualifier) {
+  if (qualifier.empty()) qualifier = kLatest;
+  GUST_TRY(store_.getFunction(function));
+  return store_.getEventInvokeConfig(function, qualifier);
+}
+
+Result<std::vector<store::EventInvokeConfigRecord>> FunctionService::listEventInvokeConfigs(
+    std::string_view function) {
+  return store_.listEventInvokeConfigs(function);
+}
+
+Status FunctionService::deleteEventInvokeConfig(std::string_view function,
+                                                std::string_view qualifier) {
+  if (qualifier.empty()) qualifier = kLatest;
+  GUST_TRY(store_.getFunction(function));
+  return store_.deleteEventInvokeConfig(function, qualifier);
+}
+
 Result<std::vector<store::LogRecord>> FunctionService::queryLogs(const store::LogQuery& query) {
   return store_.queryLogs(query);
 }

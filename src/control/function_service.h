@@ -92,6 +92,15 @@ class FunctionService {
   Result<std::vector<store::ProvisionedConfigRecord>> listProvisionedConfigs(
       std::string_view function);
   Status deleteProvisionedConfig(std::string_view function, std::string_view qualifier);
+  // Asynchronous invocation settings per qualifier ($LATEST, a version or an alias, which must
+  // exist: kNotFound). put checks MaximumRetryAttempts (0-2) and MaximumEventAgeInSeconds
+  // (60-21600); destination ARNs are the caller's to check.
+  Result<store::EventInvokeConfigRecord> putEventInvokeConfig(store::EventInvokeConfigRecord config);
+  Result<store::EventInvokeConfigRecord> getEventInvokeConfig(std::string_view function,
+                                                              std::string_view qualifier);
+  Result<std::vector<store::EventInvokeConfigRecord>> listEventInvokeConfigs(
+      std::string_view function);
+  Status deleteEventInvokeConfig(std::string_view function, std::string_view qualifier);
   // Invocation logs (see store::Store::queryLogs).
   Result<std::vector<store::LogRecord>> queryLogs(const store::LogQuery& query);
 

@@ -24,8 +24,11 @@
 #include "control/function_service.h"
 #include "control/usage_plans.h"
 #include "engine/engine.h"
+#include "events/dispatcher.h"
+#include "events/queue.h"
 #include "exe/engine_host.h"
 #include "gateway/gateway.h"
+#include "gateway/invoker.h"
 #include "gateway/store_credentials.h"
 #include "http/http.h"
 #include "sandbox/linux/egress_rules.h"
@@ -48,7 +51,62 @@ struct ServeArgs {
   int prestarted = 2;
   std::string egress_subnet = "10.200.0.0/16";
   std::string egress_dns;
+  std::string async_retry_delays = "60,120";
+  std::string async_backoff = "1,300";
+  int async_concurrency = 32;
 };
+
+// --async-retry-delays (seconds after the first and second function error) and
+// --async-backoff (first and longest delay after a throttled delivery): two comma-separated
+// numbers of seconds, fractions allowed.
+Result<std::vector<std::chrono::milliseconds>> parseSecondsPair(std::string_view option,
+                                                                const std::string& text) {
+  std::vector<std::chrono::milliseconds> out;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t comma = text.find(',', start);
+    std::string item = text.substr(start, comma == std::string::npos ? comma : comma - start);
+    char* end = nullptr;
+    double seconds = item.empty() ? -1 : std::strtod(item.c_str(), &end);
+    if (item.empty() || end != item.c_str() + item.size() || !(seconds >= 0) || seconds > 86400)
+      return Error::invalid(fmt::format(
+          "{} '{}': expected two numbers of seconds separated by a comma, e.g. 60,120", option,
+          text));
+    out.emplace_back(static_cast<int64_t>(seconds * 1000));
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  if (out.size() != 2)
+    return Error::invalid(fmt::format(
+        "{} '{}': expected two numbers of seconds separated by a comma, e.g. 60,120", option,
+        text));
+  return out;
+}
+
+// What the dispatcher needs of a function: its EventInvokeConfig for the qualifier (or Lambda's
+// defaults) and whether its reserved concurrency is 0.
+Result<events::FunctionTarget> asyncTarget(control::FunctionService& functions,
+                                           std::string_view name, std::string_view qualifier) {
+  GUST_ASSIGN_OR_RETURN(store::FunctionRecord latest, functions.get(name));
+  events::FunctionTarget target;
+  target.switched_off = latest.reserved_concurrency == 0;
+  auto config = functions.getEventInvokeConfig(name, qualifier);
+  if (!config) {
+    if (config.error().code == ErrorCode::kNotFound) return target;  // the defaults
+    return config.error();
+  }
+  if (config->maximum_retry_attempts)
+    target.config.maximum_retry_attempts = *config->maximum_retry_attempts;
+  if (config->maximum_event_age_s) target.config.maximum_event_age_s = *config->maximum_event_age_s;
+  for (auto [arn, slot] : {std::pair{&config->on_success, &target.config.on_success},
+                           std::pair{&config->on_failure, &target.config.on_failure}}) {
+    if (arn->empty()) continue;
+    auto destination = events::parseDestination(*arn);
+    if (!destination) return destination.error();  // validated when stored: only a corrupt row
+    *slot = std::move(*destination);
+  }
+  return target;
+}
 
 // --egress-dns: comma-separated IPv4 addresses.
 Result<std::vector<std::string>> parseDnsList(const std::string& list) {
@@ -273,8 +331,18 @@ int serve(const ServeArgs& args) {
   // API keys and usage plans; their usage is flushed to the store every second.
   control::UsagePlanService usage_plans(**store);
   if (auto st = usage_plans.start(); !st) return fail(st.error());
+  auto retry_delays = parseSecondsPair("--async-retry-delays", args.async_retry_delays);
+  if (!retry_delays) return fail(retry_delays.error());
+  auto backoff = parseSecondsPair("--async-backoff", args.async_backoff);
+  if (!backoff) return fail(backoff.error());
+  // Asynchronous invocations wait in their own database, committed in groups (events/queue.h).
+  events::QueueOptions queue_options;
+  queue_options.path = data / "events.db";
+  auto queue = events::EventQueue::open(queue_options);
+  if (!queue) return fail(queue.error());
 
   gateway::GatewayOptions gateway_options;
+  gateway_options.events = queue->get();
   gateway_options.token = *token;
   gateway_options.credentials = &credentials;
   gateway_options.usage_plans = &usage_plans;
@@ -284,6 +352,40 @@ int serve(const ServeArgs& args) {
   // Reservations and provisioned instances of the functions deployed before this start.
   if (auto st = gateway->configureEngine(); !st)
     spdlog::warn("some functions could not be configured: {}", st.error().message);
+
+  // Delivers queued events (those of a previous run first) through the gateway's invoke path.
+  events::DispatcherOptions dispatcher_options;
+  dispatcher_options.max_in_flight = args.async_concurrency;
+  dispatcher_options.retry_delays = *retry_delays;
+  dispatcher_options.backoff_min = (*backoff)[0];
+  dispatcher_options.backoff_max = std::max((*backoff)[0], (*backoff)[1]);
+  dispatcher_options.region = gateway_options.region;
+  dispatcher_options.account_id = gateway_options.account_id;
+  events::DispatcherHooks hooks;
+  hooks.invoke = [gw = gateway.get()](const events::Event& event,
+                                      std::function<void(Result<events::DeliveryResult>)> done) {
+    engine::InvokeRequest request;
+    request.payload = event.payload;
+    request.request_id = event.id;
+    request.client_context = event.client_context;
+    request.trace_id = event.trace_id;
+    request.invoked_qualifier = event.qualifier;
+    gw->invoker().invoke(event.function, event.qualifier, std::move(request),
+                         [done = std::move(done)](Result<engine::InvokeResult> result) {
+                           if (!result) return done(result.error());
+                           events::DeliveryResult delivered;
+                           delivered.payload = std::move(result->payload);
+                           delivered.function_error = result->function_error;
+                           delivered.executed_version = std::move(result->executed_version);
+                           done(std::move(delivered));
+                         });
+  };
+  hooks.lookup = [&functions](std::string_view name, std::string_view qualifier) {
+    return asyncTarget(functions, name, qualifier);
+  };
+  auto dispatcher = std::make_unique<events::Dispatcher>(dispatcher_options, std::move(hooks),
+                                                         **queue);
+  dispatcher->start();
 
   listen->refusal = &gateway::Gateway::refusal;
   auto server = http::Server::start(
@@ -311,10 +413,13 @@ int serve(const ServeArgs& args) {
   spdlog::info("received {}, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
   (*server)->stop();
   (*lambda_server)->stop();
-  engine->shutdown();
+  dispatcher->stopClaiming();
+  engine->shutdown();  // deliveries in flight end (they are queued again)
+  dispatcher.reset();  // waits for their outcomes to be stored
   lambda_gateway = nullptr;
   gateway.reset();  // drains queued control-plane work
   server->reset();
+  queue->reset();
   return 0;
 }
 
@@ -353,6 +458,19 @@ void addServeCommand(CLI::App& app) {
   cmd->add_option("--egress-dns", args->egress_dns,
                   "Comma-separated resolvers for sandboxes with network: egress (default: the "
                   "host's, less those on loopback or the host itself)");
+  cmd->add_option("--async-retry-delays", args->async_retry_delays,
+                  "Seconds before the first and the second retry of an asynchronous invocation "
+                  "whose function failed (Lambda: 60,120)")
+      ->capture_default_str();
+  cmd->add_option("--async-backoff", args->async_backoff,
+                  "Seconds before an asynchronous invocation that was throttled or could not "
+                  "start is tried again: the first delay, doubling up to the second")
+      ->capture_default_str();
+  cmd->add_option("--async-concurrency", args->async_concurrency,
+                  "Asynchronous invocations delivered at once at most (functions' reserved "
+                  "concurrency and the account limit apply too)")
+      ->check(CLI::Range(1, 1000))
+      ->capture_default_str();
   cmd->callback([args] {
     if (int code = serve(*args); code != 0) throw CLI::RuntimeError(code);
   });

@@ -18,6 +18,8 @@
 #include "control/function_service.h"
 #include "engine/engine.h"
 #include "gateway/common.h"
+#include "gateway/dead_letters.h"
+#include "gateway/event_invoke_config_api.h"
 #include "gateway/invoker.h"
 #include "gateway/lambda_api.h"
 #include "gateway/router.h"
@@ -82,6 +84,15 @@ bool isLambdaPath(std::string_view path) {
 
 }  // namespace
 
+LambdaApiOptions lambdaOptions(const GatewayOptions& options) {
+  LambdaApiOptions out{{options.region, options.account_id},
+                       options.max_sync_payload_bytes,
+                       options.max_async_payload_bytes,
+                       hmacSha256Hex(options.token, "gust code links")};
+  out.events = options.events;
+  return out;
+}
+
 class Gateway::Impl {
  public:
   Impl(GatewayOptions options, control::FunctionService& functions, engine::Engine& engine)
@@ -90,11 +101,7 @@ class Gateway::Impl {
         engine_(engine),
         invoker_(functions, engine, control_pool_),
         control_pool_(options_.control_threads),
-        lambda_(LambdaApiOptions{{options_.region, options_.account_id},
-                                 options_.max_sync_payload_bytes,
-                                 options_.max_async_payload_bytes,
-                                 hmacSha256Hex(options_.token, "gust code links")},
-                functions, invoker_, control_pool_) {
+        lambda_(lambdaOptions(options_), functions, invoker_, control_pool_) {
     router_.add("GET", "/healthz", [](http::Request&&, const PathParams&, http::Responder r) {
       r(http::Response::json(200, R"({"status":"ok"})"));
     });
@@ -107,6 +114,11 @@ class Gateway::Impl {
                   lambda_.invoke(std::move(req), params, std::move(r));
                 });
     router_.add("GET", "/api/v1/functions/{name}/logs", bind(&Impl::getLogs));
+    addDeadLetterRoutes(router_, options_.events, control_pool_);
+    addEventInvokeConfigRoutes(
+        router_, EventInvokeConfigApiOptions{{options_.region, options_.account_id},
+                                             options_.check_topic},
+        functions, control_pool_);
     router_.add("POST", "/api/v1/credentials", bind(&Impl::createCredential));
     router_.add("GET", "/api/v1/credentials", bind(&Impl::listCredentials));
     router_.add("DELETE", "/api/v1/credentials/{id}", bind(&Impl::revokeCredential));
@@ -116,6 +128,10 @@ class Gateway::Impl {
 
   Status configureEngine() { return lambda_.configureEngine(); }
   Invoker& invoker() { return invoker_; }
+
+  void enqueueEvent(events::Event event, std::function<void(Result<std::string>)> done) {
+    lambda_.enqueueEvent(std::move(event), std::move(done));
+  }
 
   void handle(http::Request&& req, http::Responder respond) {
     bool lambda_path = isLambdaPath(req.path);
@@ -477,6 +493,10 @@ Gateway::~Gateway() = default;
 Status Gateway::configureEngine() { return impl_->configureEngine(); }
 
 Invoker& Gateway::invoker() { return impl_->invoker(); }
+
+void Gateway::enqueueEvent(events::Event event, std::function<void(Result<std::string>)> done) {
+  impl_->enqueueEvent(std::move(event), std::move(done));
+}
 
 http::Response Gateway::refusal(std::string_view target, int status, std::string_view message) {
   ErrorCode code = status == 400 ? ErrorCode::kInvalidArgument : ErrorCode::kTooLarge;

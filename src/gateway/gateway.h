@@ -7,20 +7,23 @@
 //   POST /api/v1/functions/{name}/invoke        synchronous invoke, Lambda-style headers
 //                                               (throttling: 429 TooManyRequestsException)
 //   GET  /api/v1/functions/{name}/logs          invocation logs (?since=&request_id=&limit=)
+//   /api/v1/dead-letters[/{id}[/redrive]]       the dead-letter store (gateway/dead_letters.h)
 //   POST /api/v1/credentials                    issue an access key for the AWS CLI/SDKs (201)
 //   GET  /api/v1/credentials                    list access keys (never their secrets)
 //   DELETE /api/v1/credentials/{id}             revoke one (204)
 //   /api/v1/api-keys..., /api/v1/usage-plans... API keys and usage plans (usage_plan_api.h)
-//   /2015-03-31/..., /2017-10-31/..., /2019-09-30/..., /2016-08-19/...
+//   /2015-03-31/..., /2017-10-31/..., /2019-09-25/..., /2019-09-30/..., /2016-08-19/...
 //                                               AWS Lambda's REST API (api/lambda-api.md)
 // Everything under /api/ needs `Authorization: Bearer <token>` (api/openapi.yaml); the Lambda
 // API takes that token or an AWS Signature Version 4 made with a key Gust issued.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
 #include "common/result.h"
+#include "events/event.h"
 #include "http/http.h"
 
 namespace gust {
@@ -36,6 +39,9 @@ namespace engine {
 class Engine;
 class InstanceCaller;
 }  // namespace engine
+namespace events {
+class EventQueue;
+}
 }  // namespace gust
 
 namespace gust::gateway {
@@ -56,6 +62,12 @@ struct GatewayOptions {
   // API keys and usage plans, managed under /api/v1/api-keys and /api/v1/usage-plans. Null:
   // those routes are absent.
   control::UsagePlanService* usage_plans = nullptr;
+  // Where Event invocations wait for delivery (stored durably before their 202), and the
+  // dead-letter store of /api/v1/dead-letters. Null: both answer 503.
+  events::EventQueue* events = nullptr;
+  // Whether a topic destination (arn:aws:sns:...) of an EventInvokeConfig can be published to;
+  // empty: topic destinations are refused (the server has no topics).
+  std::function<Status(std::string_view topic_arn)> check_topic;
 };
 
 // Thread-safety: handle() may be called concurrently. `functions` and `engine` must outlive it.
@@ -85,6 +97,11 @@ class Gateway {
   // The invoke path every caller shares (gateway/invoker.h): resolves references through its
   // cache and runs them on the engine. Lives as long as the gateway.
   Invoker& invoker();
+
+  // The intake of asynchronous invocations (LambdaApi::enqueueEvent): checks the function and
+  // qualifier exist, stores the event durably, then calls `done` with its id (the request id to
+  // answer) or the error. Any thread; `done` runs on another one.
+  void enqueueEvent(events::Event event, std::function<void(Result<std::string>)> done);
 
   // The answer to a request the HTTP server refuses before the gateway sees it (413, 431, 400):
   // Lambda's error shape on the Lambda API's paths, the control API's elsewhere. For

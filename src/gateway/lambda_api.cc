@@ -14,6 +14,7 @@
 #include "common/thread_pool.h"
 #include "control/function_service.h"
 #include "control/zip.h"
+#include "events/queue.h"
 
 namespace gust::gateway {
 namespace {
@@ -240,6 +241,23 @@ class LambdaApi::Impl : public std::enable_shared_from_this<LambdaApi::Impl> {
     auto ref = lambda::parseFunctionRef(params.at("name"), qualifier);
     if (!ref) return respond(lambdaError(ref.error()));
 
+    if (type == "Event") {
+      events::Event event;
+      event.function = ref->name;
+      event.qualifier = ref->qualifier;
+      event.payload = std::move(req.body);
+      event.client_context = std::move(client_context);
+      event.trace_id = std::string(req.header("x-amzn-trace-id").value_or(""));
+      return enqueueEvent(std::move(event), [respond = std::move(respond)](
+                                                Result<std::string> id) {
+        if (!id) return respond(lambdaError(id.error()));
+        http::Response res;
+        res.status = 202;
+        res.headers.push_back({"x-amzn-requestid", std::move(*id)});
+        respond(std::move(res));
+      });
+    }
+
     engine::InvokeRequest request;
     request.payload = std::move(req.body);
     request.request_id = uuid4();
@@ -256,17 +274,6 @@ class LambdaApi::Impl : public std::enable_shared_from_this<LambdaApi::Impl> {
           if (!spec) return respond(lambdaError(spec.error()));
           request.function = std::move(*spec);
           if (type == "DryRun") return respond(noContent());
-          if (type == "Event") {
-            std::string id = request.request_id;
-            self->engine_.invoke(std::move(request), [id](Result<engine::InvokeResult> result) {
-              if (!result)
-                spdlog::warn("event invocation {} was not run: {}", id, result.error().message);
-            });
-            http::Response res;
-            res.status = 202;
-            res.headers.push_back({"x-amzn-requestid", id});
-            return respond(std::move(res));
-          }
           self->engine_.invoke(std::move(request), [tail, respond = std::move(respond)](
                                                        Result<engine::InvokeResult> result) {
             if (!result) return respond(invokeError(result.error()));
@@ -278,6 +285,29 @@ class LambdaApi::Impl : public std::enable_shared_from_this<LambdaApi::Impl> {
             if (tail) res.headers.push_back({"x-amz-log-result", logTail(result->logs)});
             respond(std::move(res));
           });
+        });
+  }
+
+  void enqueueEvent(events::Event event, std::function<void(Result<std::string>)> done) {
+    if (!options_.events)
+      return done(Error::unavailable(
+          "this server has no event queue; asynchronous invocations are not available"));
+    // Lambda answers an Event invocation of a missing function or qualifier with 404. The
+    // invoker's cache makes this check free for a function invoked before.
+    std::string name = event.function;
+    std::string qualifier = event.qualifier;
+    invoker_.resolveAsync(
+        name, qualifier,
+        [self = shared_from_this(), event = std::move(event), done = std::move(done)](
+            Result<std::shared_ptr<const engine::FunctionSpec>> spec) mutable {
+          if (!spec) return done(spec.error());
+          if (event.id.empty()) event.id = uuid4();
+          std::string id = event.id;
+          self->options_.events->enqueue(
+              std::move(event), [id = std::move(id), done = std::move(done)](Status st) {
+                if (!st) return done(st.error());
+                done(id);
+              });
         });
   }
 
@@ -842,6 +872,10 @@ void LambdaApi::addRoutes(Router<Handler>& router) { impl_->addRoutes(router); }
 void LambdaApi::invoke(http::Request&& req, const PathParams& params, http::Responder respond,
                        int cascade_depth) {
   impl_->invoke(std::move(req), params, std::move(respond), cascade_depth);
+}
+
+void LambdaApi::enqueueEvent(events::Event event, std::function<void(Result<std::string>)> done) {
+  impl_->enqueueEvent(std::move(event), std::move(done));
 }
 
 Status LambdaApi::configureEngine() { return impl_->configureEngine(); }

@@ -8,9 +8,14 @@
 #include <cstddef>
 #include <string>
 
+#include "events/event.h"
 #include "gateway/common.h"
 #include "gateway/invoker.h"
 #include "gateway/lambda_json.h"
+
+namespace gust::events {
+class EventQueue;
+}
 
 namespace gust::gateway {
 
@@ -22,6 +27,8 @@ struct LambdaApiOptions {
   // other credentials until they expire, as Lambda's presigned links do.
   std::string link_key;
   std::chrono::seconds link_lifetime{600};  // Lambda: 1 MB for Event invocations
+  // Where Event invocations are stored before their 202. Null: they are refused (503).
+  events::EventQueue* events = nullptr;
 };
 
 // Lambda's error response for `error`: status and x-amzn-ErrorType from its code (or `type`
@@ -43,6 +50,13 @@ class LambdaApi {
   // nested (engine::InvokeRequest::cascade_depth), for one a function made.
   void invoke(http::Request&& req, const PathParams& params, http::Responder respond,
               int cascade_depth = 0);
+
+  // An Event invocation's intake: checks that the function (and the qualifier) exists, stores
+  // `event` durably (an empty id gets a new UUID) and calls `done` with its id once it is on
+  // disk, or with the error (kNotFound, or the queue's). `event.function` and
+  // `event.qualifier` name the target. Used by Invoke (X-Amz-Invocation-Type: Event) and the
+  // API gateway's asynchronous routes; payload limits are the caller's to check.
+  void enqueueEvent(events::Event event, std::function<void(Result<std::string>)> done);
 
   // Tells the engine every function's reservation and provisioned instances (server start).
   Status configureEngine();

@@ -72,6 +72,20 @@ struct ProvisionedConfigRecord {
   bool operator==(const ProvisionedConfigRecord&) const = default;
 };
 
+// Asynchronous invocation settings of one qualifier (Lambda's FunctionEventInvokeConfig).
+// Validation (ranges, destination ARNs) happens before the store.
+struct EventInvokeConfigRecord {
+  std::string function;
+  std::string qualifier;                      // "$LATEST", a version number or an alias name
+  std::optional<int> maximum_retry_attempts;  // nullopt: Lambda's default (2)
+  std::optional<int> maximum_event_age_s;     // nullopt: Lambda's default (21600)
+  std::string on_success;                     // destination ARN; empty: none
+  std::string on_failure;
+  int64_t last_modified_ms = 0;  // wall clock epoch ms, set by putEventInvokeConfig
+
+  bool operator==(const EventInvokeConfigRecord&) const = default;
+};
+
 // An access key for AWS Signature Version 4. The secret is stored sealed (encrypted with the
 // server's key, see common/crypto.h), never in the clear.
 struct CredentialRecord {
@@ -175,8 +189,8 @@ class Store {
   virtual Result<FunctionRecord> getFunction(std::string_view name) = 0;
   // All functions, ordered by name.
   virtual Result<std::vector<FunctionRecord>> listFunctions() = 0;
-  // kNotFound if there is no such function. Removes its published versions, aliases and
-  // provisioned configs too. Blobs are not removed (they may be shared).
+  // kNotFound if there is no such function. Removes its published versions, aliases,
+  // provisioned configs and event invoke configs too. Blobs are not removed (they may be shared).
   virtual Status deleteFunction(std::string_view name) = 0;
 
   // Versions. putFunction/getFunction/listFunctions above work on $LATEST only.
@@ -197,7 +211,7 @@ class Store {
   virtual Result<FunctionRecord> getVersion(std::string_view name, std::string_view version) = 0;
   // $LATEST first, then published versions in increasing number. kNotFound if no function.
   virtual Result<std::vector<FunctionRecord>> listVersions(std::string_view name) = 0;
-  // Deletes one published version and its provisioned config. kAlreadyExists (a conflict, the
+  // Deletes one published version and its provisioned and event invoke configs. kAlreadyExists (a conflict, the
   // message names the alias) while an alias routes traffic to it; kNotFound if missing;
   // kInvalidArgument for $LATEST (delete the function instead).
   virtual Status deleteVersion(std::string_view name, std::string_view version) = 0;
@@ -211,7 +225,7 @@ class Store {
   virtual Result<AliasRecord> getAlias(std::string_view function, std::string_view name) = 0;
   // Ordered by name. kNotFound if there is no such function.
   virtual Result<std::vector<AliasRecord>> listAliases(std::string_view function) = 0;
-  // Deletes the alias and its provisioned config.
+  // Deletes the alias and its provisioned and event invoke configs.
   virtual Status deleteAlias(std::string_view function, std::string_view name) = 0;
 
   // Provisioned concurrency per qualifier. put creates or replaces; kNotFound if the function is
@@ -224,6 +238,17 @@ class Store {
   virtual Result<std::vector<ProvisionedConfigRecord>> listProvisionedConfigs(
       std::string_view function) = 0;
   virtual Status deleteProvisionedConfig(std::string_view function, std::string_view qualifier) = 0;
+
+  // Event invoke configs per qualifier. put creates or replaces (setting last_modified_ms);
+  // kNotFound if the function is missing (the caller checks that the qualifier resolves). get
+  // and delete: kNotFound if there is none. list: of one function, ordered by qualifier
+  // (kNotFound if there is no such function).
+  virtual Result<EventInvokeConfigRecord> putEventInvokeConfig(EventInvokeConfigRecord config) = 0;
+  virtual Result<EventInvokeConfigRecord> getEventInvokeConfig(std::string_view function,
+                                                               std::string_view qualifier) = 0;
+  virtual Result<std::vector<EventInvokeConfigRecord>> listEventInvokeConfigs(
+      std::string_view function) = 0;
+  virtual Status deleteEventInvokeConfig(std::string_view function, std::string_view qualifier) = 0;
 
   // Access keys. putCredential: kAlreadyExists if the id is taken; an empty `created` is set to
   // the time now.

@@ -416,3 +416,42 @@ PRAGMA user_version = 1;
 
 }  // namespace
 }  // namespace gust::store
+
+namespace gust::store {
+namespace {
+
+TEST_F(SqliteStoreTest, EventInvokeConfigsArePutListedAndDeletedWithTheirFunction) {
+  auto store = open();
+  ASSERT_TRUE(store);
+  EventInvokeConfigRecord config;
+  config.function = "f";
+  config.qualifier = "$LATEST";
+  config.maximum_retry_attempts = 1;
+  config.on_failure = "arn:aws:sqs:us-east-1:000000000000:failed";
+  EXPECT_EQ(store->putEventInvokeConfig(config).error().code, ErrorCode::kNotFound);
+  ASSERT_TRUE(store->putFunction(sample("f")).ok());
+  auto put = store->putEventInvokeConfig(config);
+  ASSERT_TRUE(put.ok()) << put.error().message;
+  EXPECT_GT(put->last_modified_ms, 0);
+  auto got = store->getEventInvokeConfig("f", "$LATEST");
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(*got, *put);
+  EXPECT_FALSE(got->maximum_event_age_s.has_value());
+  config.qualifier = "live";
+  config.maximum_retry_attempts.reset();
+  config.maximum_event_age_s = 60;
+  ASSERT_TRUE(store->putEventInvokeConfig(config).ok());
+  auto list = store->listEventInvokeConfigs("f");
+  ASSERT_EQ(list->size(), 2u);
+  EXPECT_EQ((*list)[0].qualifier, "$LATEST");
+  EXPECT_EQ((*list)[1].maximum_event_age_s, 60);
+  EXPECT_TRUE(store->deleteEventInvokeConfig("f", "live").ok());
+  EXPECT_EQ(store->deleteEventInvokeConfig("f", "live").error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(store->getEventInvokeConfig("f", "live").error().code, ErrorCode::kNotFound);
+  ASSERT_TRUE(store->deleteFunction("f").ok());
+  ASSERT_TRUE(store->putFunction(sample("f")).ok());
+  EXPECT_TRUE(store->listEventInvokeConfigs("f")->empty());
+}
+
+}  // namespace
+}  // namespace gust::store

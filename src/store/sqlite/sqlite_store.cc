@@ -160,6 +160,18 @@ CREATE TABLE api_key_usage (
   PRIMARY KEY (plan_id, key_id, day)
 ) WITHOUT ROWID;
 )sql",
+    R"sql(
+CREATE TABLE event_invoke_configs (
+  function               TEXT NOT NULL,
+  qualifier              TEXT NOT NULL,
+  maximum_retry_attempts INTEGER,  -- NULL: the default
+  maximum_event_age_s    INTEGER,  -- NULL: the default
+  on_success             TEXT NOT NULL,
+  on_failure             TEXT NOT NULL,
+  last_modified_ms       INTEGER NOT NULL,
+  PRIMARY KEY (function, qualifier)
+) WITHOUT ROWID;
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 
@@ -417,8 +429,10 @@ class SqliteStore final : public Store {
                    "cannot delete the function's versions"));
       GUST_TRY(run("DELETE FROM aliases WHERE function = ?1", {name},
                    "cannot delete the function's aliases"));
-      return run("DELETE FROM provisioned_configs WHERE function = ?1", {name},
-                 "cannot delete the function's provisioned concurrency");
+      GUST_TRY(run("DELETE FROM provisioned_configs WHERE function = ?1", {name},
+                   "cannot delete the function's provisioned concurrency"));
+      return run("DELETE FROM event_invoke_configs WHERE function = ?1", {name},
+                 "cannot delete the function's event invoke configs");
     });
   }
 
@@ -533,9 +547,11 @@ class SqliteStore final : public Store {
       }
       GUST_TRY(run("DELETE FROM versions WHERE function = ?1 AND version = ?2",
                    {name, found->version}, "cannot delete version"));
-      // Provisioned concurrency of a version that no longer exists would never be used.
-      return run("DELETE FROM provisioned_configs WHERE function = ?1 AND qualifier = ?2",
-                 {name, found->version}, "cannot delete the version's provisioned concurrency");
+      // Configs of a version that no longer exists would never be used.
+      GUST_TRY(run("DELETE FROM provisioned_configs WHERE function = ?1 AND qualifier = ?2",
+                   {name, found->version}, "cannot delete the version's provisioned concurrency"));
+      return run("DELETE FROM event_invoke_configs WHERE function = ?1 AND qualifier = ?2",
+                 {name, found->version}, "cannot delete the version's event invoke config");
     });
   }
 
@@ -597,9 +613,11 @@ class SqliteStore final : public Store {
         GUST_TRY(requireLatest(function));
         return aliasNotFound(function, name);
       }
-      // Provisioned concurrency of an alias that no longer exists would never be used.
-      return run("DELETE FROM provisioned_configs WHERE function = ?1 AND qualifier = ?2",
-                 {function, name}, "cannot delete the alias's provisioned concurrency");
+      // Configs of an alias that no longer exists would never be used.
+      GUST_TRY(run("DELETE FROM provisioned_configs WHERE function = ?1 AND qualifier = ?2",
+                   {function, name}, "cannot delete the alias's provisioned concurrency"));
+      return run("DELETE FROM event_invoke_configs WHERE function = ?1 AND qualifier = ?2",
+                 {function, name}, "cannot delete the alias's event invoke config");
     });
   }
 
@@ -663,6 +681,67 @@ class SqliteStore final : public Store {
       return Error::notFound(
           fmt::format("function \"{}\" has no provisioned concurrency configured for \"{}\"",
                       function, qualifier));
+    return okStatus();
+  }
+
+  // --- Event invoke configs --------------------------------------------------------------------
+
+  Result<EventInvokeConfigRecord> putEventInvokeConfig(EventInvokeConfigRecord config) override {
+    std::lock_guard lock(mu_);
+    return inTransaction([&]() -> Result<EventInvokeConfigRecord> {
+      GUST_TRY(requireLatest(config.function));
+      config.last_modified_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                    std::chrono::system_clock::now().time_since_epoch())
+                                    .count();
+      GUST_ASSIGN_OR_RETURN(
+          StmtPtr stmt,
+          prepare("INSERT OR REPLACE INTO event_invoke_configs (function, qualifier, "
+                  "maximum_retry_attempts, maximum_event_age_s, on_success, on_failure, "
+                  "last_modified_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"));
+      sqlite3_stmt* s = stmt.get();
+      bindText(s, 1, config.function);
+      bindText(s, 2, config.qualifier);
+      bindOptionalInt(s, 3, config.maximum_retry_attempts);
+      bindOptionalInt(s, 4, config.maximum_event_age_s);
+      bindText(s, 5, config.on_success);
+      bindText(s, 6, config.on_failure);
+      sqlite3_bind_int64(s, 7, config.last_modified_ms);
+      GUST_TRY(stepDone(s, "cannot write the event invoke config"));
+      return config;
+    });
+  }
+
+  Result<EventInvokeConfigRecord> getEventInvokeConfig(std::string_view function,
+                                                       std::string_view qualifier) override {
+    std::lock_guard lock(mu_);
+    GUST_ASSIGN_OR_RETURN(StmtPtr stmt, prepare(std::string(kEventInvokeConfigSelect) +
+                                                " WHERE function = ?1 AND qualifier = ?2"));
+    bindText(stmt.get(), 1, function);
+    bindText(stmt.get(), 2, qualifier);
+    GUST_ASSIGN_OR_RETURN(std::vector<EventInvokeConfigRecord> found,
+                          readRows(stmt.get(), &rowToEventInvokeConfig,
+                                   "cannot read the event invoke config"));
+    if (found.empty()) return eventInvokeConfigNotFound(function, qualifier);
+    return std::move(found.front());
+  }
+
+  Result<std::vector<EventInvokeConfigRecord>> listEventInvokeConfigs(
+      std::string_view function) override {
+    std::lock_guard lock(mu_);
+    return inTransaction([&]() -> Result<std::vector<EventInvokeConfigRecord>> {
+      GUST_TRY(requireLatest(function));
+      GUST_ASSIGN_OR_RETURN(StmtPtr stmt, prepare(std::string(kEventInvokeConfigSelect) +
+                                                  " WHERE function = ?1 ORDER BY qualifier"));
+      bindText(stmt.get(), 1, function);
+      return readRows(stmt.get(), &rowToEventInvokeConfig, "cannot list event invoke configs");
+    });
+  }
+
+  Status deleteEventInvokeConfig(std::string_view function, std::string_view qualifier) override {
+    std::lock_guard lock(mu_);
+    GUST_TRY(run("DELETE FROM event_invoke_configs WHERE function = ?1 AND qualifier = ?2",
+                 {function, qualifier}, "cannot delete the event invoke config"));
+    if (sqlite3_changes(db_.get()) == 0) return eventInvokeConfigNotFound(function, qualifier);
     return okStatus();
   }
 
@@ -1025,6 +1104,9 @@ class SqliteStore final : public Store {
       "FROM aliases";
   static constexpr std::string_view kProvisionedSelect =
       "SELECT function, qualifier, requested, last_modified FROM provisioned_configs";
+  static constexpr std::string_view kEventInvokeConfigSelect =
+      "SELECT function, qualifier, maximum_retry_attempts, maximum_event_age_s, on_success, "
+      "on_failure, last_modified_ms FROM event_invoke_configs";
   static constexpr std::string_view kCredentialSelect =
       "SELECT access_key_id, sealed_secret, description, created FROM credentials";
 
@@ -1092,6 +1174,36 @@ class SqliteStore final : public Store {
 
   static void bindText(sqlite3_stmt* stmt, int i, std::string_view s) {
     sqlite3_bind_text(stmt, i, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT);
+  }
+
+  static void bindOptionalInt(sqlite3_stmt* stmt, int i, std::optional<int> v) {
+    if (v)
+      sqlite3_bind_int(stmt, i, *v);
+    else
+      sqlite3_bind_null(stmt, i);
+  }
+
+  static std::optional<int> columnOptionalInt(sqlite3_stmt* stmt, int i) {
+    if (sqlite3_column_type(stmt, i) == SQLITE_NULL) return std::nullopt;
+    return sqlite3_column_int(stmt, i);
+  }
+
+  static Error eventInvokeConfigNotFound(std::string_view function, std::string_view qualifier) {
+    return Error::notFound(fmt::format(
+        "The function {} doesn't have an EventInvokeConfig for qualifier {}; put one first",
+        function, qualifier));
+  }
+
+  static Result<EventInvokeConfigRecord> rowToEventInvokeConfig(sqlite3_stmt* stmt) {
+    EventInvokeConfigRecord c;
+    c.function = columnText(stmt, 0);
+    c.qualifier = columnText(stmt, 1);
+    c.maximum_retry_attempts = columnOptionalInt(stmt, 2);
+    c.maximum_event_age_s = columnOptionalInt(stmt, 3);
+    c.on_success = columnText(stmt, 4);
+    c.on_failure = columnText(stmt, 5);
+    c.last_modified_ms = sqlite3_column_int64(stmt, 6);
+    return c;
   }
 
   static std::string columnText(sqlite3_stmt* stmt, int i) {
