@@ -95,8 +95,8 @@ int runList(const DlqArgs& args) {
 int runShow(const DlqArgs& args) {
   auto client = Client::connect(args.client);
   if (!client) return reportError(client.error());
-  auto res = client->call("GET", "/api/v1/dead-letters/" + http::encodePathSegment(args.ids[0]),
-                          "", kTimeout);
+  auto res = client->call("GET", "/api/v1/dead-letters/" + http::encodePathSegment(args.ids[0]), "",
+                          kTimeout);
   if (!res) return reportNotFound(res.error());
   auto answer = parseObject(res->body);
   if (!answer) return reportError(answer.error());
@@ -133,9 +133,8 @@ int runRedrive(const DlqArgs& args) {
   json::array redriven;
   int failures = 0;
   for (const auto& id : ids) {
-    auto res = client->call("POST", "/api/v1/dead-letters/" + http::encodePathSegment(id) +
-                                        "/redrive",
-                            "", kTimeout);
+    auto res = client->call(
+        "POST", "/api/v1/dead-letters/" + http::encodePathSegment(id) + "/redrive", "", kTimeout);
     if (!res) {
       reportNotFound(res.error());
       ++failures;
@@ -176,7 +175,8 @@ int runPurge(const DlqArgs& args) {
 
 void addDlqCommand(CLI::App& app) {
   auto* dlq = app.add_subcommand(
-      "dlq", "The dead-letter store: records of asynchronous invocations (arn:aws:sqs destinations)");
+      "dlq",
+      "The dead-letter store: records of asynchronous invocations (arn:aws:sqs destinations)");
   dlq->require_subcommand(1);
 
   auto ls = std::make_shared<DlqArgs>();

@@ -417,8 +417,8 @@ Result<store::EventInvokeConfigRecord> FunctionService::putEventInvokeConfig(
     store::EventInvokeConfigRecord config) {
   if (config.maximum_retry_attempts &&
       (*config.maximum_retry_attempts < 0 || *config.maximum_retry_attempts > 2))
-    return Error::invalid(fmt::format(
-        "MaximumRetryAttempts: {} is out of range; allowed: 0 to 2", *config.maximum_retry_attempts));
+    return Error::invalid(fmt::format("MaximumRetryAttempts: {} is out of range; allowed: 0 to 2",
+                                      *config.maximum_retry_attempts));
   if (config.maximum_event_age_s &&
       (*config.maximum_event_age_s < 60 || *config.maximum_event_age_s > 21600))
     return Error::invalid(

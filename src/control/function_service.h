@@ -95,7 +95,8 @@ class FunctionService {
   // Asynchronous invocation settings per qualifier ($LATEST, a version or an alias, which must
   // exist: kNotFound). put checks MaximumRetryAttempts (0-2) and MaximumEventAgeInSeconds
   // (60-21600); destination ARNs are the caller's to check.
-  Result<store::EventInvokeConfigRecord> putEventInvokeConfig(store::EventInvokeConfigRecord config);
+  Result<store::EventInvokeConfigRecord> putEventInvokeConfig(
+      store::EventInvokeConfigRecord config);
   Result<store::EventInvokeConfigRecord> getEventInvokeConfig(std::string_view function,
                                                               std::string_view qualifier);
   Result<std::vector<store::EventInvokeConfigRecord>> listEventInvokeConfigs(

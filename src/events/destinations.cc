@@ -3,9 +3,10 @@
 #include <boost/json.hpp>
 
 #include <algorithm>
-#include <ctime>
 
 #include <fmt/format.h>
+
+#include "common/time.h"
 
 namespace gust::events {
 namespace {
@@ -30,22 +31,12 @@ std::vector<std::string_view> split(std::string_view s, char sep) {
 
 bool isName(std::string_view s, size_t max) {
   return !s.empty() && s.size() <= max && std::all_of(s.begin(), s.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '_';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_';
   });
 }
 
-bool isQualifier(std::string_view s) {
-  return s == "$LATEST" || isName(s, 128);
-}
-
-std::string isoTime(int64_t ms) {
-  std::time_t secs = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900,
-                     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms % 1000);
-}
+bool isQualifier(std::string_view s) { return s == "$LATEST" || isName(s, 128); }
 
 // JSON text as a value; text that is not JSON as a string.
 json::value jsonOrString(std::string_view text) {
@@ -59,8 +50,7 @@ json::value jsonOrString(std::string_view text) {
 
 Result<Destination> parseDestination(std::string_view arn) {
   auto bad = [&](std::string_view why) {
-    return Error::invalid(
-        fmt::format("destination '{}' {}; {}", arn.substr(0, 256), why, kForms));
+    return Error::invalid(fmt::format("destination '{}' {}; {}", arn.substr(0, 256), why, kForms));
   };
   auto parts = split(arn, ':');
   if (parts.size() < 6 || parts[0] != "arn" || parts[1].empty()) return bad("is not an ARN");
@@ -85,8 +75,8 @@ Result<Destination> parseDestination(std::string_view arn) {
     d.name = std::string(parts[5]);
     return d;
   }
-  return bad(fmt::format("is of service '{}', which is no destination here",
-                         service.substr(0, 32)));
+  return bad(
+      fmt::format("is of service '{}', which is no destination here", service.substr(0, 32)));
 }
 
 std::string invocationRecord(const Event& event, std::string_view condition,
@@ -100,7 +90,7 @@ std::string invocationRecord(const Event& event, std::string_view condition,
   if (!event.last_function_error.empty())
     response_context["functionError"] = event.last_function_error;
   json::object record{{"version", "1.0"},
-                      {"timestamp", isoTime(now_ms)},
+                      {"timestamp", isoUtcMs(now_ms)},
                       {"requestContext", std::move(request_context)},
                       {"requestPayload", jsonOrString(event.payload)},
                       {"responseContext", std::move(response_context)}};

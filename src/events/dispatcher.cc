@@ -10,16 +10,11 @@
 
 #include "common/crypto.h"
 #include "common/thread_pool.h"
+#include "common/time.h"
 #include "events/queue.h"
 
 namespace gust::events {
 namespace {
-
-int64_t systemNowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // The longest the dispatching thread sleeps without looking at the queue: bounds the effect of
 // a wake-up that raced with its wait, and of a clock changed by tests.
@@ -35,7 +30,7 @@ class Dispatcher::Impl : public std::enable_shared_from_this<Dispatcher::Impl> {
         queue_(queue),
         pool_(std::make_unique<ThreadPool>(std::max(1, options_.threads))) {}
 
-  int64_t now() const { return options_.now_ms ? options_.now_ms() : systemNowMs(); }
+  int64_t now() const { return options_.now_ms ? options_.now_ms() : wallClockMs(); }
 
   void start() {
     std::lock_guard lock(mu_);
@@ -159,7 +154,7 @@ class Dispatcher::Impl : public std::enable_shared_from_this<Dispatcher::Impl> {
     hooks_.invoke(copy, [self = shared_from_this(), event = std::move(event),
                          config = target->config](Result<DeliveryResult> result) mutable {
       self->pool_->post([self, event = std::move(event), config = std::move(config),
-                        result = std::move(result)]() mutable {
+                         result = std::move(result)]() mutable {
         self->outcome(std::move(event), config, std::move(result));
       });
     });
@@ -182,11 +177,10 @@ class Dispatcher::Impl : public std::enable_shared_from_this<Dispatcher::Impl> {
     }
     event.last_function_error = "Unhandled";
     event.function_errors += 1;
-    if (event.function_errors > config.maximum_retry_attempts ||
-        options_.retry_delays.empty())
+    if (event.function_errors > config.maximum_retry_attempts || options_.retry_delays.empty())
       return end(std::move(event), config, kConditionRetriesExhausted);
-    size_t step = std::min(static_cast<size_t>(event.function_errors - 1),
-                           options_.retry_delays.size() - 1);
+    size_t step =
+        std::min(static_cast<size_t>(event.function_errors - 1), options_.retry_delays.size() - 1);
     reschedule(std::move(event), config, options_.retry_delays[step]);
   }
 
@@ -224,8 +218,7 @@ class Dispatcher::Impl : public std::enable_shared_from_this<Dispatcher::Impl> {
   // The event's last delivery ended it: the record goes to the destination of `condition`.
   void end(Event event, const InvokeConfig& config, std::string_view condition) {
     bool success = condition == kConditionSuccess;
-    const std::optional<Destination>& destination =
-        success ? config.on_success : config.on_failure;
+    const std::optional<Destination>& destination = success ? config.on_success : config.on_failure;
     Finish finish{event.id, std::nullopt, std::nullopt};
     if (!destination) {
       if (!success)
@@ -270,9 +263,10 @@ class Dispatcher::Impl : public std::enable_shared_from_this<Dispatcher::Impl> {
         if (!published) {
           // Kept rather than lost: the record waits in the dead-letter store under the topic's
           // name, from where it can be redriven.
-          spdlog::error("event {}: cannot publish to {}: {}; the record is kept in the "
-                        "dead-letter store, queue '{}'",
-                        event.id, destination->arn, published.error().message, destination->name);
+          spdlog::error(
+              "event {}: cannot publish to {}: {}; the record is kept in the "
+              "dead-letter store, queue '{}'",
+              event.id, destination->arn, published.error().message, destination->name);
           finish.dead_letter = dead_letter(destination->name);
         }
         break;
@@ -297,7 +291,7 @@ class Dispatcher::Impl : public std::enable_shared_from_this<Dispatcher::Impl> {
   bool woken_ = false;     // guarded by mu_
   bool stopping_ = false;  // guarded by mu_
   bool stopped_ = false;   // guarded by mu_
-  std::mutex join_mu_;  // serialises joining thread_
+  std::mutex join_mu_;     // serialises joining thread_
   std::thread thread_;
   std::unique_ptr<ThreadPool> pool_;  // reset by stop()
 };

@@ -46,8 +46,7 @@ struct DispatcherHooks {
   // exactly once, from any thread. Errors: kNotFound (the function or qualifier is gone), and
   // anything else — kResourceExhausted when throttled, kUnavailable when no instance could
   // start — is retried with the backoff.
-  std::function<void(const Event& event, std::function<void(Result<DeliveryResult>)> done)>
-      invoke;
+  std::function<void(const Event& event, std::function<void(Result<DeliveryResult>)> done)> invoke;
   // The function's settings. Blocking (reads the store); kNotFound when the function is gone.
   std::function<Result<FunctionTarget>(std::string_view function, std::string_view qualifier)>
       lookup;
@@ -63,7 +62,7 @@ struct DispatcherOptions {
   // A claimed event is claimed again if no outcome came by then: longer than any function's
   // timeout (900 s) plus a cold start.
   std::chrono::milliseconds lease{std::chrono::minutes(16)};
-  int threads = 2;  // for settings lookups and outcomes (blocking SQLite reads)
+  int threads = 2;                   // for settings lookups and outcomes (blocking SQLite reads)
   std::string region = "us-east-1";  // of the function ARNs in invocation records
   std::string account_id = "000000000000";
   std::function<int64_t()> now_ms;  // the wall clock in epoch ms; the queue's, in tests

@@ -3,7 +3,6 @@
 // together share one transaction and one fsync (group commit).
 #include "events/queue.h"
 
-#include <sqlite3.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -20,12 +19,12 @@
 #include <spdlog/spdlog.h>
 
 #include "common/crypto.h"
+#include "common/time.h"
 #include "common/unique_fd.h"
+#include "store/sqlite/sqlite_db.h"
 
 namespace gust::events {
 namespace {
-
-constexpr int kBusyTimeoutMs = 5000;
 
 // Migration i brings the schema from user_version i to i + 1. Append only.
 constexpr const char* kMigrations[] = {
@@ -65,7 +64,6 @@ CREATE TABLE dead_letters (
 CREATE INDEX dead_letters_by_queue ON dead_letters (queue, seq);
 )sql",
 };
-constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 
 constexpr const char* kEventColumns =
     "id, function, qualifier, payload, client_context, trace_id, enqueued_ms, due_ms, "
@@ -74,30 +72,13 @@ constexpr const char* kEventColumns =
 constexpr const char* kDeadLetterColumns =
     "id, queue, request_id, function, qualifier, condition, created_ms, payload, record";
 
-struct DbCloser {
-  void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
-};
-using DbPtr = std::unique_ptr<sqlite3, DbCloser>;
-struct StmtFinalizer {
-  void operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
-};
-using StmtPtr = std::unique_ptr<sqlite3_stmt, StmtFinalizer>;
+using store::sqlite::DbPtr;
+using store::sqlite::StmtPtr;
 
-int64_t systemNowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
+constexpr std::string_view kLabel = "event queue";
 
 Error dbError(sqlite3* db, std::string_view what) {
-  int code = sqlite3_extended_errcode(db);
-  std::string msg = fmt::format("event queue: {}: {} (sqlite error {})", what, sqlite3_errmsg(db),
-                                code);
-  if ((code & 0xff) == SQLITE_FULL)
-    return Error::unavailable(msg + "; free space on the data directory's disk");
-  if ((code & 0xff) == SQLITE_BUSY || (code & 0xff) == SQLITE_LOCKED)
-    return Error::unavailable(msg + "; another process holds events.db, stop it");
-  return Error::internal(msg);
+  return store::sqlite::sqliteError(db, kLabel, what);
 }
 
 Error deadLetterNotFound(std::string_view id) {
@@ -123,7 +104,7 @@ class EventQueue::Impl {
     writer_.join();
   }
 
-  int64_t now() const { return options_.now_ms ? options_.now_ms() : systemNowMs(); }
+  int64_t now() const { return options_.now_ms ? options_.now_ms() : wallClockMs(); }
 
   // One operation for the writer thread. `apply` runs inside the batch's transaction (in a
   // savepoint of its own: its failure undoes only its own writes); `done` runs after the commit
@@ -185,11 +166,19 @@ class EventQueue::Impl {
     sqlite3_bind_text(s, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
   }
   static void bind(sqlite3_stmt* s, int i, int64_t v) { sqlite3_bind_int64(s, i, v); }
+  static void bind(sqlite3_stmt* s, int i, int v) { sqlite3_bind_int64(s, i, v); }
+  // Binds `values` as ?1, ?2, ...
+  template <class... Values>
+  static void bindAll(sqlite3_stmt* s, const Values&... values) {
+    int i = 0;
+    (bind(s, ++i, values), ...);
+  }
 
   static std::string text(sqlite3_stmt* s, int i) {
     const unsigned char* p = sqlite3_column_text(s, i);
     int n = sqlite3_column_bytes(s, i);
-    return p ? std::string(reinterpret_cast<const char*>(p), static_cast<size_t>(n)) : std::string();
+    return p ? std::string(reinterpret_cast<const char*>(p), static_cast<size_t>(n))
+             : std::string();
   }
 
   Status exec(const char* sql, std::string_view what) {
@@ -251,21 +240,9 @@ class EventQueue::Impl {
         "?12, ?13, ?14, ?15)",
         kEventColumns);
     GUST_TRY(write(sql.c_str(), "cannot store the event", [&](sqlite3_stmt* s) {
-      bind(s, 1, e.id);
-      bind(s, 2, e.function);
-      bind(s, 3, e.qualifier);
-      bind(s, 4, e.payload);
-      bind(s, 5, e.client_context);
-      bind(s, 6, e.trace_id);
-      bind(s, 7, e.enqueued_ms);
-      bind(s, 8, e.due_ms);
-      bind(s, 9, int64_t{e.invocations});
-      bind(s, 10, int64_t{e.function_errors});
-      bind(s, 11, int64_t{e.throttles});
-      bind(s, 12, int64_t{e.last_status});
-      bind(s, 13, e.last_version);
-      bind(s, 14, e.last_function_error);
-      bind(s, 15, e.last_response);
+      bindAll(s, e.id, e.function, e.qualifier, e.payload, e.client_context, e.trace_id,
+              e.enqueued_ms, e.due_ms, e.invocations, e.function_errors, e.throttles, e.last_status,
+              e.last_version, e.last_function_error, e.last_response);
     }));
     if (sqlite3_changes(db_.get()) == 0)
       return Error{ErrorCode::kAlreadyExists,
@@ -274,19 +251,12 @@ class EventQueue::Impl {
   }
 
   Status insertDeadLetter(const DeadLetter& d) {
-    static const std::string sql = fmt::format(
-        "INSERT INTO dead_letters ({}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-        kDeadLetterColumns);
+    static const std::string sql =
+        fmt::format("INSERT INTO dead_letters ({}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                    kDeadLetterColumns);
     return write(sql.c_str(), "cannot store the dead letter", [&](sqlite3_stmt* s) {
-      bind(s, 1, d.id);
-      bind(s, 2, d.queue);
-      bind(s, 3, d.request_id);
-      bind(s, 4, d.function);
-      bind(s, 5, d.qualifier);
-      bind(s, 6, d.condition);
-      bind(s, 7, d.created_ms);
-      bind(s, 8, d.payload);
-      bind(s, 9, d.record);
+      bindAll(s, d.id, d.queue, d.request_id, d.function, d.qualifier, d.condition, d.created_ms,
+              d.payload, d.record);
     });
   }
 
@@ -304,22 +274,15 @@ class EventQueue::Impl {
         "throttles = ?5, last_status = ?6, last_version = ?7, last_function_error = ?8, "
         "last_response = ?9 WHERE id = ?1",
         "cannot reschedule the event", [&](sqlite3_stmt* s) {
-          bind(s, 1, e.id);
-          bind(s, 2, e.due_ms);
-          bind(s, 3, int64_t{e.invocations});
-          bind(s, 4, int64_t{e.function_errors});
-          bind(s, 5, int64_t{e.throttles});
-          bind(s, 6, int64_t{e.last_status});
-          bind(s, 7, e.last_version);
-          bind(s, 8, e.last_function_error);
-          bind(s, 9, e.last_response);
+          bindAll(s, e.id, e.due_ms, e.invocations, e.function_errors, e.throttles, e.last_status,
+                  e.last_version, e.last_function_error, e.last_response);
         });
   }
 
   Result<std::vector<Event>> applyClaim(int max, int64_t lease_ms) {
-    static const std::string select = fmt::format(
-        "SELECT {}, seq FROM events WHERE due_ms <= ?1 ORDER BY due_ms, seq LIMIT ?2",
-        kEventColumns);
+    static const std::string select =
+        fmt::format("SELECT {}, seq FROM events WHERE due_ms <= ?1 ORDER BY due_ms, seq LIMIT ?2",
+                    kEventColumns);
     int64_t t = now();
     sqlite3_stmt* s = stmt(select.c_str());
     if (!s) return dbError(db_.get(), "cannot prepare to claim events");
@@ -407,48 +370,6 @@ class EventQueue::Impl {
   std::thread writer_;     // last: started when everything above is ready
 };
 
-namespace {
-
-Status execOn(sqlite3* db, const std::string& sql, std::string_view what) {
-  if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK)
-    return dbError(db, fmt::format("cannot {}", what));
-  return okStatus();
-}
-
-Result<int> userVersion(sqlite3* db) {
-  sqlite3_stmt* raw = nullptr;
-  if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &raw, nullptr) != SQLITE_OK)
-    return dbError(db, "cannot read schema version");
-  StmtPtr stmt(raw);
-  if (sqlite3_step(stmt.get()) != SQLITE_ROW) return dbError(db, "cannot read schema version");
-  return sqlite3_column_int(stmt.get(), 0);
-}
-
-Status migrate(sqlite3* db, const std::filesystem::path& path) {
-  GUST_TRY(execOn(db, "BEGIN IMMEDIATE", "begin schema migration"));
-  Status status = [&]() -> Status {
-    GUST_ASSIGN_OR_RETURN(int version, userVersion(db));
-    if (version > kSchemaVersion)
-      return Error::unavailable(fmt::format(
-          "event queue {} has schema version {}, newer than this gust understands ({}); "
-          "upgrade gust",
-          path.string(), version, kSchemaVersion));
-    for (int v = version; v < kSchemaVersion; ++v)
-      GUST_TRY(execOn(db, kMigrations[v], fmt::format("migrate schema to version {}", v + 1)));
-    if (version != kSchemaVersion)
-      GUST_TRY(execOn(db, fmt::format("PRAGMA user_version = {}", kSchemaVersion),
-                      "set schema version"));
-    return okStatus();
-  }();
-  if (!status.ok()) {
-    (void)execOn(db, "ROLLBACK", "roll back schema migration");
-    return status;
-  }
-  return execOn(db, "COMMIT", "commit schema migration");
-}
-
-}  // namespace
-
 Result<std::unique_ptr<EventQueue>> EventQueue::open(QueueOptions options) {
   const auto& path = options.path;
   {
@@ -458,27 +379,13 @@ Result<std::unique_ptr<EventQueue>> EventQueue::open(QueueOptions options) {
     if (::fchmod(fd.get(), 0600) != 0)
       return Error::fromErrno("cannot chmod " + path.string(), errno);
   }
-  sqlite3* raw = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &raw,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                           nullptr);
-  DbPtr db(raw);
-  if (rc != SQLITE_OK)
-    return Error::unavailable(fmt::format(
-        "cannot open event queue {}: {}; check the directory exists and is writable",
-        path.string(), raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
-  sqlite3_extended_result_codes(db.get(), 1);
-  sqlite3_busy_timeout(db.get(), kBusyTimeoutMs);
-  GUST_TRY(execOn(db.get(), "PRAGMA journal_mode = WAL", "enable WAL mode"));
-  GUST_TRY(execOn(db.get(), "PRAGMA synchronous = FULL", "set synchronous=FULL"));
-  GUST_TRY(migrate(db.get(), path));
-  int64_t now = options.now_ms ? options.now_ms() : systemNowMs();
+  GUST_ASSIGN_OR_RETURN(DbPtr db, store::sqlite::openDatabase(path, kLabel, kMigrations));
+  int64_t now = options.now_ms ? options.now_ms() : wallClockMs();
   // The previous run's leases end with it.
-  GUST_TRY(execOn(db.get(),
-                  fmt::format("UPDATE events SET leased = 0, due_ms = min(due_ms, {}) WHERE "
-                              "leased = 1",
-                              now),
-                  "release the previous run's leases"));
+  GUST_TRY(store::sqlite::exec(
+      db.get(),
+      fmt::format("UPDATE events SET leased = 0, due_ms = min(due_ms, {}) WHERE leased = 1", now),
+      kLabel, "release the previous run's leases"));
   return std::unique_ptr<EventQueue>(
       new EventQueue(std::make_unique<Impl>(std::move(options), std::move(db))));
 }
@@ -551,8 +458,7 @@ void EventQueue::setOnEnqueued(std::function<void()> on_enqueued) {
 Result<int64_t> EventQueue::size() {
   return impl_->call<int64_t>([impl = impl_.get()]() -> Result<int64_t> {
     sqlite3_stmt* s = impl->stmt("SELECT count(*) FROM events");
-    if (!s || sqlite3_step(s) != SQLITE_ROW)
-      return dbError(impl->db_.get(), "cannot count events");
+    if (!s || sqlite3_step(s) != SQLITE_ROW) return dbError(impl->db_.get(), "cannot count events");
     int64_t n = sqlite3_column_int64(s, 0);
     sqlite3_reset(s);
     return n;
@@ -588,19 +494,20 @@ Result<std::vector<DeadLetter>> EventQueue::listDeadLetters(const DeadLetterQuer
 }
 
 Result<DeadLetter> EventQueue::getDeadLetter(std::string_view id) {
-  return impl_->call<DeadLetter>([impl = impl_.get(), id = std::string(id)]() -> Result<DeadLetter> {
-    static const std::string sql =
-        fmt::format("SELECT {} FROM dead_letters WHERE id = ?1", kDeadLetterColumns);
-    sqlite3_stmt* s = impl->stmt(sql.c_str());
-    if (!s) return dbError(impl->db_.get(), "cannot prepare to read a dead letter");
-    Impl::bind(s, 1, id);
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_DONE) return deadLetterNotFound(id);
-    if (rc != SQLITE_ROW) return dbError(impl->db_.get(), "cannot read the dead letter");
-    DeadLetter d = Impl::rowToDeadLetter(s);
-    sqlite3_reset(s);
-    return d;
-  });
+  return impl_->call<DeadLetter>(
+      [impl = impl_.get(), id = std::string(id)]() -> Result<DeadLetter> {
+        static const std::string sql =
+            fmt::format("SELECT {} FROM dead_letters WHERE id = ?1", kDeadLetterColumns);
+        sqlite3_stmt* s = impl->stmt(sql.c_str());
+        if (!s) return dbError(impl->db_.get(), "cannot prepare to read a dead letter");
+        Impl::bind(s, 1, id);
+        int rc = sqlite3_step(s);
+        if (rc == SQLITE_DONE) return deadLetterNotFound(id);
+        if (rc != SQLITE_ROW) return dbError(impl->db_.get(), "cannot read the dead letter");
+        DeadLetter d = Impl::rowToDeadLetter(s);
+        sqlite3_reset(s);
+        return d;
+      });
 }
 
 Status EventQueue::deleteDeadLetter(std::string_view id) {
@@ -615,12 +522,13 @@ Status EventQueue::deleteDeadLetter(std::string_view id) {
 }
 
 Result<int64_t> EventQueue::purgeDeadLetters(std::string_view queue) {
-  return impl_->call<int64_t>([impl = impl_.get(), queue = std::string(queue)]() -> Result<int64_t> {
-    GUST_TRY(impl->write("DELETE FROM dead_letters WHERE ?1 = '' OR queue = ?1",
-                         "cannot purge dead letters",
-                         [&](sqlite3_stmt* s) { Impl::bind(s, 1, queue); }));
-    return static_cast<int64_t>(sqlite3_changes(impl->db_.get()));
-  });
+  return impl_->call<int64_t>(
+      [impl = impl_.get(), queue = std::string(queue)]() -> Result<int64_t> {
+        GUST_TRY(impl->write("DELETE FROM dead_letters WHERE ?1 = '' OR queue = ?1",
+                             "cannot purge dead letters",
+                             [&](sqlite3_stmt* s) { Impl::bind(s, 1, queue); }));
+        return static_cast<int64_t>(sqlite3_changes(impl->db_.get()));
+      });
 }
 
 Result<std::string> EventQueue::redrive(std::string_view dead_letter_id) {

@@ -39,16 +39,16 @@ struct QueueOptions {
 
 // What a delivery's end does in the same transaction as removing the event.
 struct Finish {
-  std::string id;                          // the event to remove
-  std::optional<Event> follow_up;          // an event to enqueue (a function destination)
-  std::optional<DeadLetter> dead_letter;   // a record for the dead-letter store
+  std::string id;                         // the event to remove
+  std::optional<Event> follow_up;         // an event to enqueue (a function destination)
+  std::optional<DeadLetter> dead_letter;  // a record for the dead-letter store
 };
 
 // Which dead letters to list: all set fields must match. Ordered oldest first.
 struct DeadLetterQuery {
-  std::string queue;      // empty: every queue
-  std::string function;   // empty: every function
-  std::string after_id;   // a cursor: records after this one
+  std::string queue;     // empty: every queue
+  std::string function;  // empty: every function
+  std::string after_id;  // a cursor: records after this one
   int limit = 100;
 };
 

@@ -69,17 +69,17 @@ Result<std::vector<std::chrono::milliseconds>> parseSecondsPair(std::string_view
     char* end = nullptr;
     double seconds = item.empty() ? -1 : std::strtod(item.c_str(), &end);
     if (item.empty() || end != item.c_str() + item.size() || !(seconds >= 0) || seconds > 86400)
-      return Error::invalid(fmt::format(
-          "{} '{}': expected two numbers of seconds separated by a comma, e.g. 60,120", option,
-          text));
+      return Error::invalid(
+          fmt::format("{} '{}': expected two numbers of seconds separated by a comma, e.g. 60,120",
+                      option, text));
     out.emplace_back(static_cast<int64_t>(seconds * 1000));
     if (comma == std::string::npos) break;
     start = comma + 1;
   }
   if (out.size() != 2)
-    return Error::invalid(fmt::format(
-        "{} '{}': expected two numbers of seconds separated by a comma, e.g. 60,120", option,
-        text));
+    return Error::invalid(
+        fmt::format("{} '{}': expected two numbers of seconds separated by a comma, e.g. 60,120",
+                    option, text));
   return out;
 }
 
@@ -383,8 +383,8 @@ int serve(const ServeArgs& args) {
   hooks.lookup = [&functions](std::string_view name, std::string_view qualifier) {
     return asyncTarget(functions, name, qualifier);
   };
-  auto dispatcher = std::make_unique<events::Dispatcher>(dispatcher_options, std::move(hooks),
-                                                         **queue);
+  auto dispatcher =
+      std::make_unique<events::Dispatcher>(dispatcher_options, std::move(hooks), **queue);
   dispatcher->start();
 
   listen->refusal = &gateway::Gateway::refusal;

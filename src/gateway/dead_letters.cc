@@ -3,11 +3,11 @@
 #include <boost/json.hpp>
 
 #include <charconv>
-#include <ctime>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "common/time.h"
 #include "events/queue.h"
 
 namespace gust::gateway {
@@ -18,14 +18,6 @@ namespace json = boost::json;
 constexpr int kDefaultLimit = 100;
 constexpr int kMaxLimit = 1000;
 
-std::string isoTime(int64_t ms) {
-  std::time_t secs = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900,
-                     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms % 1000);
-}
-
 json::object summary(const events::DeadLetter& d) {
   json::object o{{"id", d.id},
                  {"queue", d.queue},
@@ -33,7 +25,7 @@ json::object summary(const events::DeadLetter& d) {
                  {"function", d.function},
                  {"qualifier", d.qualifier},
                  {"condition", d.condition},
-                 {"created", isoTime(d.created_ms)}};
+                 {"created", isoUtcMs(d.created_ms)}};
   json::error_code ec;
   json::value record = json::parse(d.record, ec);
   if (!ec && record.is_object()) {
@@ -63,8 +55,9 @@ Result<events::DeadLetterQuery> parseListQuery(std::string_view raw) {
             fmt::format("limit: '{}' is not allowed; use 1 to {}", value.substr(0, 32), kMaxLimit));
       q.limit = n;
     } else {
-      return Error::invalid(fmt::format(
-          "unknown query parameter '{}'; allowed: queue, function, after, limit", key.substr(0, 64)));
+      return Error::invalid(
+          fmt::format("unknown query parameter '{}'; allowed: queue, function, after, limit",
+                      key.substr(0, 64)));
     }
   }
   return q;
@@ -84,13 +77,13 @@ void addDeadLetterRoutes(Router<Handler>& router, events::EventQueue* queue, Thr
                    std::function<http::Response(events::EventQueue&, const http::Request&,
                                                 const PathParams&)>
                        op) {
-    router.add(method, path,
-               [queue, &pool, op](http::Request&& req, const PathParams& params,
-                                  http::Responder respond) {
-                 if (!queue) return respond(noQueue());
-                 offload(pool, std::move(respond),
-                         [queue, op, req = std::move(req), params] { return op(*queue, req, params); });
-               });
+    router.add(
+        method, path,
+        [queue, &pool, op](http::Request&& req, const PathParams& params, http::Responder respond) {
+          if (!queue) return respond(noQueue());
+          offload(pool, std::move(respond),
+                  [queue, op, req = std::move(req), params] { return op(*queue, req, params); });
+        });
   };
   route("GET", "/api/v1/dead-letters",
         [](events::EventQueue& q, const http::Request& req, const PathParams&) {
@@ -100,9 +93,8 @@ void addDeadLetterRoutes(Router<Handler>& router, events::EventQueue* queue, Thr
           if (!letters) return errorResponse(letters.error());
           json::array out;
           for (const auto& d : *letters) out.push_back(summary(d));
-          std::string next = static_cast<int>(letters->size()) == query->limit
-                                 ? letters->back().id
-                                 : std::string();
+          std::string next = static_cast<int>(letters->size()) == query->limit ? letters->back().id
+                                                                               : std::string();
           return http::Response::json(
               200, json::serialize(json::object{{"dead_letters", std::move(out)}, {"next", next}}));
         });
@@ -113,9 +105,9 @@ void addDeadLetterRoutes(Router<Handler>& router, events::EventQueue* queue, Thr
           std::string queue_name;
           for (const auto& [key, value] : *params) {
             if (key != "queue")
-              return errorResponse(ErrorCode::kInvalidArgument,
-                                   fmt::format("unknown query parameter '{}'; allowed: queue",
-                                               key.substr(0, 64)));
+              return errorResponse(
+                  ErrorCode::kInvalidArgument,
+                  fmt::format("unknown query parameter '{}'; allowed: queue", key.substr(0, 64)));
             queue_name = value;
           }
           auto n = q.purgeDeadLetters(queue_name);
@@ -146,8 +138,7 @@ void addDeadLetterRoutes(Router<Handler>& router, events::EventQueue* queue, Thr
           auto id = q.redrive(params.at("id"));
           if (!id) return errorResponse(id.error());
           spdlog::info("redrove dead letter {} as event {}", params.at("id"), *id);
-          return http::Response::json(202,
-                                      json::serialize(json::object{{"request_id", *id}}));
+          return http::Response::json(202, json::serialize(json::object{{"request_id", *id}}));
         });
 }
 

@@ -45,12 +45,13 @@ Result<std::string> destinationField(const json::value& v, std::string_view whic
   std::string arn;
   for (const auto& [key, value] : v.as_object()) {
     if (key != "Destination")
-      return Error::invalid(fmt::format("DestinationConfig.{}: unknown field '{}'; allowed: "
-                                        "Destination",
-                                        which, std::string_view(key).substr(0, 64)));
+      return Error::invalid(
+          fmt::format("DestinationConfig.{}: unknown field '{}'; allowed: "
+                      "Destination",
+                      which, std::string_view(key).substr(0, 64)));
     if (!value.is_string() && !value.is_null())
-      return Error::invalid(fmt::format("DestinationConfig.{}.Destination: must be an ARN string",
-                                        which));
+      return Error::invalid(
+          fmt::format("DestinationConfig.{}.Destination: must be an ARN string", which));
     if (value.is_string()) arn = std::string(value.as_string());
   }
   return arn;
@@ -60,10 +61,10 @@ Result<ConfigInput> parseInput(std::string_view body) {
   json::error_code ec;
   json::value v = json::parse(body.empty() ? std::string_view("{}") : body, ec);
   if (ec || !v.is_object())
-    return Error::invalid(fmt::format(
-        "Could not parse request body into json: {}; send a JSON object such as "
-        "{{\"MaximumRetryAttempts\": 1}}",
-        ec ? ec.message() : std::string("expected an object")));
+    return Error::invalid(
+        fmt::format("Could not parse request body into json: {}; send a JSON object such as "
+                    "{{\"MaximumRetryAttempts\": 1}}",
+                    ec ? ec.message() : std::string("expected an object")));
   ConfigInput in;
   for (const auto& [key, value] : v.as_object()) {
     if (key == "MaximumRetryAttempts") {
@@ -76,17 +77,18 @@ Result<ConfigInput> parseInput(std::string_view body) {
         continue;
       }
       if (!value.is_object())
-        return Error::invalid("DestinationConfig: must be an object with OnSuccess and/or "
-                              "OnFailure");
+        return Error::invalid(
+            "DestinationConfig: must be an object with OnSuccess and/or "
+            "OnFailure");
       for (const auto& [which, dest] : value.as_object()) {
         if (which == "OnSuccess") {
           GUST_ASSIGN_OR_RETURN(in.on_success, destinationField(dest, which));
         } else if (which == "OnFailure") {
           GUST_ASSIGN_OR_RETURN(in.on_failure, destinationField(dest, which));
         } else {
-          return Error::invalid(fmt::format(
-              "DestinationConfig: unknown field '{}'; allowed: OnSuccess, OnFailure",
-              std::string_view(which).substr(0, 64)));
+          return Error::invalid(
+              fmt::format("DestinationConfig: unknown field '{}'; allowed: OnSuccess, OnFailure",
+                          std::string_view(which).substr(0, 64)));
         }
       }
     } else {
@@ -163,8 +165,9 @@ class Api {
         auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), max_items);
         if (ec != std::errc() || end != value.data() + value.size() || max_items < 1 ||
             max_items > kMaxMaxItems)
-          return lambdaError(Error::invalid(fmt::format(
-              "MaxItems: '{}' is not allowed; allowed: 1 to {}", value.substr(0, 32), kMaxMaxItems)));
+          return lambdaError(
+              Error::invalid(fmt::format("MaxItems: '{}' is not allowed; allowed: 1 to {}",
+                                         value.substr(0, 32), kMaxMaxItems)));
       } else if (key == "Marker") {
         marker = value;
       } else {
@@ -196,8 +199,8 @@ class Api {
     std::optional<std::string> qualifier;
     for (const auto& [key, value] : query) {
       if (key != "Qualifier")
-        return Error::invalid(fmt::format("unknown query parameter '{}'; allowed: Qualifier",
-                                          key.substr(0, 64)));
+        return Error::invalid(
+            fmt::format("unknown query parameter '{}'; allowed: Qualifier", key.substr(0, 64)));
       qualifier = value;
     }
     return lambda::parseFunctionRef(params.at("fn"), qualifier);
@@ -206,11 +209,11 @@ class Api {
   // Lambda's message when there is no config (the function itself missing keeps its own).
   http::Response notFound(const Error& error, const lambda::FunctionRef& ref) {
     if (error.code != ErrorCode::kNotFound || !functions_.get(ref.name)) return lambdaError(error);
-    return lambdaError(Error::notFound(fmt::format(
-        "The function {} doesn't have an EventInvokeConfig; create one with "
-        "PutFunctionEventInvokeConfig",
-        lambda::functionArn(options_.account, ref.name,
-                            ref.qualifier.empty() ? "$LATEST" : ref.qualifier))));
+    return lambdaError(Error::notFound(
+        fmt::format("The function {} doesn't have an EventInvokeConfig; create one with "
+                    "PutFunctionEventInvokeConfig",
+                    lambda::functionArn(options_.account, ref.name,
+                                        ref.qualifier.empty() ? "$LATEST" : ref.qualifier))));
   }
 
   Status checkDestination(const std::string& arn, const lambda::FunctionRef& ref) {
@@ -264,21 +267,20 @@ void addEventInvokeConfigRoutes(Router<Handler>& router, EventInvokeConfigApiOpt
   auto api = std::make_shared<Api>(std::move(options), functions);
   using Op = std::function<http::Response(Api&, const http::Request&, const PathParams&)>;
   auto route = [&](std::string method, std::string path, Op op) {
-    router.add(method, path,
-               [api, &pool, op](http::Request&& req, const PathParams& params,
-                                http::Responder respond) {
-                 offload(pool, std::move(respond),
-                         [api, op, req = std::move(req), params] { return op(*api, req, params); });
-               });
+    router.add(
+        method, path,
+        [api, &pool, op](http::Request&& req, const PathParams& params, http::Responder respond) {
+          offload(pool, std::move(respond),
+                  [api, op, req = std::move(req), params] { return op(*api, req, params); });
+        });
   };
   const std::string path = "/2019-09-25/functions/{fn}/event-invoke-config";
-  route("PUT", path, [](Api& a, const http::Request& r, const PathParams& p) {
-    return a.put(r, p, false);
-  });
-  route("POST", path, [](Api& a, const http::Request& r, const PathParams& p) {
-    return a.put(r, p, true);
-  });
-  route("GET", path, [](Api& a, const http::Request& r, const PathParams& p) { return a.get(r, p); });
+  route("PUT", path,
+        [](Api& a, const http::Request& r, const PathParams& p) { return a.put(r, p, false); });
+  route("POST", path,
+        [](Api& a, const http::Request& r, const PathParams& p) { return a.put(r, p, true); });
+  route("GET", path,
+        [](Api& a, const http::Request& r, const PathParams& p) { return a.get(r, p); });
   route("DELETE", path,
         [](Api& a, const http::Request& r, const PathParams& p) { return a.remove(r, p); });
   route("GET", path + "/list",

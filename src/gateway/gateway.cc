@@ -14,6 +14,7 @@
 #include "auth/sigv4.h"
 #include "common/crypto.h"
 #include "common/thread_pool.h"
+#include "common/time.h"
 #include "control/function_config.h"
 #include "control/function_service.h"
 #include "engine/engine.h"
@@ -65,14 +66,6 @@ Result<int64_t> parseTimeMs(std::string_view field, std::string_view s) {
   return static_cast<int64_t>(timegm(&tm)) * 1000 + millis;
 }
 
-std::string isoTime(int64_t ms) {
-  std::time_t secs = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900, tm.tm_mon + 1,
-                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms % 1000);
-}
-
 constexpr int kDefaultLogLimit = 100;
 constexpr int kMaxLogLimit = 1000;
 
@@ -116,8 +109,8 @@ class Gateway::Impl {
     router_.add("GET", "/api/v1/functions/{name}/logs", bind(&Impl::getLogs));
     addDeadLetterRoutes(router_, options_.events, control_pool_);
     addEventInvokeConfigRoutes(
-        router_, EventInvokeConfigApiOptions{{options_.region, options_.account_id},
-                                             options_.check_topic},
+        router_,
+        EventInvokeConfigApiOptions{{options_.region, options_.account_id}, options_.check_topic},
         functions, control_pool_);
     router_.add("POST", "/api/v1/credentials", bind(&Impl::createCredential));
     router_.add("GET", "/api/v1/credentials", bind(&Impl::listCredentials));
@@ -466,7 +459,7 @@ class Gateway::Impl {
                                    {"version", r.version},
                                    {"request_id", r.request_id},
                                    {"timestamp", r.timestamp_ms},
-                                   {"time", isoTime(r.timestamp_ms)},
+                                   {"time", isoUtcMs(r.timestamp_ms)},
                                    {"message", r.text}});
         last_id = r.id;
       }

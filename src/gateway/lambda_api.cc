@@ -248,8 +248,7 @@ class LambdaApi::Impl : public std::enable_shared_from_this<LambdaApi::Impl> {
       event.payload = std::move(req.body);
       event.client_context = std::move(client_context);
       event.trace_id = std::string(req.header("x-amzn-trace-id").value_or(""));
-      return enqueueEvent(std::move(event), [respond = std::move(respond)](
-                                                Result<std::string> id) {
+      return enqueueEvent(std::move(event), [respond = std::move(respond)](Result<std::string> id) {
         if (!id) return respond(lambdaError(id.error()));
         http::Response res;
         res.status = 202;
@@ -298,16 +297,16 @@ class LambdaApi::Impl : public std::enable_shared_from_this<LambdaApi::Impl> {
     std::string qualifier = event.qualifier;
     invoker_.resolveAsync(
         name, qualifier,
-        [self = shared_from_this(), event = std::move(event), done = std::move(done)](
-            Result<std::shared_ptr<const engine::FunctionSpec>> spec) mutable {
+        [self = shared_from_this(), event = std::move(event),
+         done = std::move(done)](Result<std::shared_ptr<const engine::FunctionSpec>> spec) mutable {
           if (!spec) return done(spec.error());
           if (event.id.empty()) event.id = uuid4();
           std::string id = event.id;
-          self->options_.events->enqueue(
-              std::move(event), [id = std::move(id), done = std::move(done)](Status st) {
-                if (!st) return done(st.error());
-                done(id);
-              });
+          self->options_.events->enqueue(std::move(event),
+                                         [id = std::move(id), done = std::move(done)](Status st) {
+                                           if (!st) return done(st.error());
+                                           done(id);
+                                         });
         });
   }
 

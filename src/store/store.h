@@ -211,9 +211,9 @@ class Store {
   virtual Result<FunctionRecord> getVersion(std::string_view name, std::string_view version) = 0;
   // $LATEST first, then published versions in increasing number. kNotFound if no function.
   virtual Result<std::vector<FunctionRecord>> listVersions(std::string_view name) = 0;
-  // Deletes one published version and its provisioned and event invoke configs. kAlreadyExists (a conflict, the
-  // message names the alias) while an alias routes traffic to it; kNotFound if missing;
-  // kInvalidArgument for $LATEST (delete the function instead).
+  // Deletes one published version and its provisioned and event invoke configs. kAlreadyExists (a
+  // conflict, the message names the alias) while an alias routes traffic to it; kNotFound if
+  // missing; kInvalidArgument for $LATEST (delete the function instead).
   virtual Status deleteVersion(std::string_view name, std::string_view version) = 0;
 
   // Aliases. createAlias: kAlreadyExists if the name is taken. updateAlias: kNotFound if

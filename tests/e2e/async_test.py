@@ -66,10 +66,12 @@ class AsyncInvokeTest(unittest.TestCase):
         self.assertEqual(status, 404, body)
         self.assertIn(b"no-such-function", body)
         create(self.server, "async-big")
-        status, _, body = invoke_event(self.server, "async-big",
-                                       b'{"x": "' + b"a" * (1024 * 1024) + b'"}')
+        status, headers, body = self.server.raw(
+            "POST", "/2015-03-31/functions/async-big/invocations",
+            b'{"x": "' + b"a" * (1024 * 1024) + b'"}', headers={"X-Amz-Invocation-Type": "Event"})
         self.assertEqual(status, 413, body)
-        self.assertIn(b"RequestTooLargeException", body + b"")
+        self.assertEqual({k.lower(): v for k, v in headers.items()}["x-amzn-errortype"],
+                         "RequestTooLargeException")
         status, _, body = invoke_event(self.server, "async-big", {}, qualifier="missing-alias")
         self.assertEqual(status, 404, body)
 

@@ -5,8 +5,8 @@
 #include <atomic>
 #include <chrono>
 #include <map>
-#include <set>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -23,15 +23,15 @@ namespace json = boost::json;
 // A function that answers as told, counting its invocations.
 struct FakeFunctions {
   std::mutex mu;
-  std::map<std::string, int> invocations;      // by function
-  std::map<std::string, int> throttle_first;   // throttles before it runs, by function
-  std::map<std::string, bool> fails;           // function error, by function
+  std::map<std::string, int> invocations;     // by function
+  std::map<std::string, int> throttle_first;  // throttles before it runs, by function
+  std::map<std::string, bool> fails;          // function error, by function
   std::map<std::string, InvokeConfig> configs;
   std::set<std::string> switched_off;
-  std::vector<std::string> payloads_of_g;      // what function "g" received
+  std::vector<std::string> payloads_of_g;  // what function "g" received
   std::atomic<int> in_flight{0};
   std::atomic<int> max_in_flight{0};
-  std::chrono::milliseconds hold{0};           // how long an invocation runs
+  std::chrono::milliseconds hold{0};  // how long an invocation runs
 
   DispatcherHooks hooks() {
     DispatcherHooks h;
@@ -182,7 +182,8 @@ TEST_F(DispatcherTest, AFailingFunctionIsRetriedMaximumRetryAttemptsTimesThenFai
   start();
   for (int retries : {0, 1, 2}) enqueue("fail" + std::to_string(retries));
   ASSERT_TRUE(waitFor([&] { return drained() && letters("failed").size() == 3; }));
-  for (int retries : {0, 1, 2}) EXPECT_EQ(fns_.count("fail" + std::to_string(retries)), retries + 1);
+  for (int retries : {0, 1, 2})
+    EXPECT_EQ(fns_.count("fail" + std::to_string(retries)), retries + 1);
   for (const auto& d : letters("failed")) {
     json::object record = json::parse(d.record).as_object();
     EXPECT_EQ(record.at("requestContext").at("condition"), "RetriesExhausted");

@@ -20,6 +20,7 @@
 #include "control/function_service.h"
 #include "control/zip.h"
 #include "engine/engine.h"
+#include "events/queue.h"
 #include "gateway/store_credentials.h"
 #include "store/blob_store.h"
 #include "store/sqlite/sqlite_store.h"
@@ -80,10 +81,15 @@ class GatewayTest : public ::testing::Test {
     options.credentials = &*credentials_;
     options.token = std::string(64, 'a');
     options.max_sync_payload_bytes = 1024;
+    events::QueueOptions queue_options;
+    queue_options.path = root_ / "events.db";
+    queue_ = std::move(events::EventQueue::open(queue_options).value());
+    options.events = queue_.get();
     gateway_.emplace(options, *functions_, engine_);
   }
   void TearDown() override {
     gateway_.reset();
+    queue_.reset();
     fs::remove_all(root_);
   }
 
@@ -123,6 +129,7 @@ class GatewayTest : public ::testing::Test {
   std::optional<StoreCredentials> credential_store_;
   std::optional<auth::CredentialService> credentials_;
   ScriptedEngine engine_;
+  std::unique_ptr<events::EventQueue> queue_;
   std::optional<Gateway> gateway_;
 };
 
@@ -441,15 +448,25 @@ TEST_F(LambdaApiTest, InvocationTypesAndHeaders) {
   ASSERT_TRUE(base64Decode(res.header("x-amz-log-result").value_or(""), logs));
   EXPECT_NE(logs.find("START RequestId"), std::string::npos);
 
-  res = call("POST", "/2015-03-31/functions/f/invocations", "{}", true,
+  // An Event invocation is stored in the queue (for the dispatcher), not run here.
+  res = call("POST", "/2015-03-31/functions/f/invocations", R"({"e":2})", true,
              {{"x-amz-invocation-type", "Event"}});
   EXPECT_EQ(res.status, 202);
-  EXPECT_TRUE(res.header("x-amzn-requestid").has_value());
+  ASSERT_TRUE(res.header("x-amzn-requestid").has_value());
+  auto queued = queue_->claim(10, std::chrono::seconds(60));
+  ASSERT_TRUE(queued.ok());
+  ASSERT_EQ(queued->size(), 1u);
+  EXPECT_EQ(queued->front().id, *res.header("x-amzn-requestid"));
+  EXPECT_EQ(queued->front().function, "f");
+  EXPECT_EQ(queued->front().payload, R"({"e":2})");
+  expectLambdaError(call("POST", "/2015-03-31/functions/nope/invocations", "{}", true,
+                         {{"x-amz-invocation-type", "Event"}}),
+                    404, "ResourceNotFoundException");
   res = call("POST", "/2015-03-31/functions/f/invocations", "{}", true,
              {{"x-amz-invocation-type", "DryRun"}});
   EXPECT_EQ(res.status, 204);
   std::lock_guard lock(engine_.mu);
-  EXPECT_EQ(engine_.requests.size(), 2u);  // the dry run reached no instance
+  EXPECT_EQ(engine_.requests.size(), 1u);  // neither the event nor the dry run ran here
 }
 
 TEST_F(LambdaApiTest, VersionsAliasesAndWeightedRouting) {

@@ -20,11 +20,10 @@
 #include <boost/json.hpp>
 
 #include "common/crypto.h"
+#include "store/sqlite/sqlite_db.h"
 
 namespace gust::store {
 namespace {
-
-constexpr int kBusyTimeoutMs = 5000;
 
 // Migration i brings the schema from user_version i to i + 1. Append only; never edit one that
 // has shipped.
@@ -173,25 +172,14 @@ CREATE TABLE event_invoke_configs (
 ) WITHOUT ROWID;
 )sql",
 };
-constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 
-struct DbCloser {
-  void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
-};
-using DbPtr = std::unique_ptr<sqlite3, DbCloser>;
+using sqlite::DbPtr;
+using sqlite::StmtPtr;
 
-struct StmtFinalizer {
-  void operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
-};
-using StmtPtr = std::unique_ptr<sqlite3_stmt, StmtFinalizer>;
+constexpr std::string_view kLabel = "metadata store";
 
 Error sqliteError(sqlite3* db, std::string_view what) {
-  int code = sqlite3_extended_errcode(db);
-  std::string msg =
-      fmt::format("metadata store: {}: {} (sqlite error {})", what, sqlite3_errmsg(db), code);
-  if ((code & 0xff) == SQLITE_BUSY || (code & 0xff) == SQLITE_LOCKED)
-    return Error::unavailable(msg + "; another process holds the database lock, retry later");
-  return Error::internal(msg);
+  return sqlite::sqliteError(db, kLabel, what);
 }
 
 // The time now as Lambda formats LastModified: 2026-11-24T20:46:29.123+0000.
@@ -360,9 +348,7 @@ Result<std::vector<ApiStageRef>> apiStagesFromJson(std::string_view text, std::s
 }
 
 Status execOn(sqlite3* db, const std::string& sql, std::string_view what) {
-  if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK)
-    return sqliteError(db, fmt::format("cannot {}", what));
-  return okStatus();
+  return sqlite::exec(db, sql, kLabel, what);
 }
 
 class SqliteStore final : public Store {
@@ -718,9 +704,9 @@ class SqliteStore final : public Store {
                                                 " WHERE function = ?1 AND qualifier = ?2"));
     bindText(stmt.get(), 1, function);
     bindText(stmt.get(), 2, qualifier);
-    GUST_ASSIGN_OR_RETURN(std::vector<EventInvokeConfigRecord> found,
-                          readRows(stmt.get(), &rowToEventInvokeConfig,
-                                   "cannot read the event invoke config"));
+    GUST_ASSIGN_OR_RETURN(
+        std::vector<EventInvokeConfigRecord> found,
+        readRows(stmt.get(), &rowToEventInvokeConfig, "cannot read the event invoke config"));
     if (found.empty()) return eventInvokeConfigNotFound(function, qualifier);
     return std::move(found.front());
   }
@@ -1492,58 +1478,10 @@ class SqliteStore final : public Store {
   DbPtr db_;
 };
 
-Result<int> userVersion(sqlite3* db) {
-  sqlite3_stmt* raw = nullptr;
-  if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &raw, nullptr) != SQLITE_OK)
-    return sqliteError(db, "cannot read schema version");
-  StmtPtr stmt(raw);
-  if (sqlite3_step(stmt.get()) != SQLITE_ROW) return sqliteError(db, "cannot read schema version");
-  return sqlite3_column_int(stmt.get(), 0);
-}
-
-Status migrate(sqlite3* db, const std::filesystem::path& path) {
-  GUST_TRY(execOn(db, "BEGIN IMMEDIATE", "begin schema migration"));
-  Status status = [&]() -> Status {
-    GUST_ASSIGN_OR_RETURN(int version, userVersion(db));
-    if (version > kSchemaVersion)
-      return Error::unavailable(fmt::format(
-          "metadata store {} has schema version {}, newer than this gust understands ({}); "
-          "upgrade gust or restore a backup",
-          path.string(), version, kSchemaVersion));
-    for (int v = version; v < kSchemaVersion; ++v) {
-      GUST_TRY(execOn(db, kMigrations[v], fmt::format("migrate schema to version {}", v + 1)));
-    }
-    if (version != kSchemaVersion)
-      GUST_TRY(execOn(db, fmt::format("PRAGMA user_version = {}", kSchemaVersion),
-                      "set schema version"));
-    return okStatus();
-  }();
-  if (!status.ok()) {
-    (void)execOn(db, "ROLLBACK", "roll back schema migration");
-    return status;
-  }
-  return execOn(db, "COMMIT", "commit schema migration");
-}
-
 }  // namespace
 
 Result<std::unique_ptr<Store>> openSqliteStore(const std::filesystem::path& path) {
-  sqlite3* raw = nullptr;
-  int rc =
-      sqlite3_open_v2(path.c_str(), &raw,
-                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
-  DbPtr db(raw);  // sqlite3_open_v2 returns a handle to close even when it fails
-  if (rc != SQLITE_OK)
-    return Error::unavailable(
-        fmt::format("cannot open metadata store {}: {}; check the directory exists and is writable",
-                    path.string(), raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc)));
-  sqlite3_extended_result_codes(db.get(), 1);
-  sqlite3_busy_timeout(db.get(), kBusyTimeoutMs);
-  // journal_mode answers with a row; sqlite3_exec discards it. A database on a filesystem
-  // without shared memory support stays in its old mode, which is still correct, only slower.
-  GUST_TRY(execOn(db.get(), "PRAGMA journal_mode = WAL", "enable WAL mode"));
-  GUST_TRY(execOn(db.get(), "PRAGMA synchronous = FULL", "set synchronous=FULL"));
-  GUST_TRY(migrate(db.get(), path));
+  GUST_ASSIGN_OR_RETURN(DbPtr db, sqlite::openDatabase(path, kLabel, kMigrations));
   return std::unique_ptr<Store>(std::make_unique<SqliteStore>(std::move(db)));
 }
 
