@@ -555,7 +555,7 @@ class LambdaApiInputTest(unittest.TestCase):
             ("POST", "/2021-10-31/functions/target/url"),           # CreateFunctionUrlConfig
             ("GET", "/2017-03-31/tags/arn:aws:lambda:us-east-1:1:function:target"),  # ListTags
             ("POST", "/2015-03-31/event-source-mappings/"),         # CreateEventSourceMapping
-            ("PUT", "/2019-09-25/functions/target/event-invoke-config"),
+            ("GET", "/2020-06-30/functions/target/code-signing-config"),  # GetFunctionCodeSigningConfig
             ("GET", "/2018-10-31/layers"),                          # ListLayers
             ("POST", "/2021-11-15/functions/target/response-streaming-invocations"),
         ]
