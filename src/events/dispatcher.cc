@@ -243,7 +243,16 @@ class Dispatcher::Impl : public std::enable_shared_from_this<Dispatcher::Impl> {
     };
     switch (destination->kind) {
       case DestinationKind::kFunction: {
+        if (event.cascade_depth + 1 > options_.max_cascade_depth) {
+          spdlog::warn(
+              "event {} for {}: its record is not sent to {}: {} destinations deep, "
+              "more than {} (a loop of destinations?)",
+              event.id, event.function, destination->arn, event.cascade_depth + 1,
+              options_.max_cascade_depth);
+          break;
+        }
         Event next;
+        next.cascade_depth = event.cascade_depth + 1;
         next.id = uuid4();
         next.function = destination->name;
         next.qualifier = destination->qualifier;

@@ -62,7 +62,10 @@ struct DispatcherOptions {
   // A claimed event is claimed again if no outcome came by then: longer than any function's
   // timeout (900 s) plus a cold start.
   std::chrono::milliseconds lease{std::chrono::minutes(16)};
-  int threads = 2;                   // for settings lookups and outcomes (blocking SQLite reads)
+  int threads = 2;  // for settings lookups and outcomes (blocking SQLite reads)
+  // A function destination's event is one deeper than the event it reports on; beyond this
+  // depth (a loop of destinations, A -> B -> A) the record is not sent, and the server logs it.
+  int max_cascade_depth = 16;
   std::string region = "us-east-1";  // of the function ARNs in invocation records
   std::string account_id = "000000000000";
   std::function<int64_t()> now_ms;  // the wall clock in epoch ms; the queue's, in tests

@@ -17,7 +17,10 @@ struct Event {
   std::string payload;         // the event, JSON text
   std::string client_context;  // JSON text or empty
   std::string trace_id;        // X-Amzn-Trace-Id or empty
-  int64_t enqueued_ms = 0;     // wall clock when accepted: the event's age counts from here
+  // How deeply nested the invocation is (a function invoking functions; 0 from outside). A
+  // destination's event is one deeper than the event whose record it carries.
+  int cascade_depth = 0;
+  int64_t enqueued_ms = 0;  // wall clock when accepted: the event's age counts from here
 
   // Delivery state, kept by the queue and updated by the dispatcher.
   int64_t due_ms = 0;   // not delivered before this time

@@ -37,6 +37,7 @@ CREATE TABLE events (
   payload             TEXT NOT NULL,
   client_context      TEXT NOT NULL,
   trace_id            TEXT NOT NULL,
+  cascade_depth       INTEGER NOT NULL DEFAULT 0,
   enqueued_ms         INTEGER NOT NULL,
   due_ms              INTEGER NOT NULL,  -- while leased: the lease's end
   leased              INTEGER NOT NULL DEFAULT 0,
@@ -68,7 +69,7 @@ CREATE INDEX dead_letters_by_queue ON dead_letters (queue, seq);
 constexpr const char* kEventColumns =
     "id, function, qualifier, payload, client_context, trace_id, enqueued_ms, due_ms, "
     "invocations, function_errors, throttles, last_status, last_version, last_function_error, "
-    "last_response";
+    "last_response, cascade_depth";
 constexpr const char* kDeadLetterColumns =
     "id, queue, request_id, function, qualifier, condition, created_ms, payload, record";
 
@@ -215,6 +216,7 @@ class EventQueue::Impl {
     e.last_version = text(s, 12);
     e.last_function_error = text(s, 13);
     e.last_response = text(s, 14);
+    e.cascade_depth = sqlite3_column_int(s, 15);
     return e;
   }
 
@@ -236,17 +238,18 @@ class EventQueue::Impl {
 
   Status insertEvent(const Event& e) {
     static const std::string sql = fmt::format(
-        "INSERT OR IGNORE INTO events ({}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
-        "?12, ?13, ?14, ?15)",
+        "INSERT INTO events ({}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
+        "?14, ?15, ?16)",
         kEventColumns);
-    GUST_TRY(write(sql.c_str(), "cannot store the event", [&](sqlite3_stmt* s) {
+    Status inserted = write(sql.c_str(), "cannot store the event", [&](sqlite3_stmt* s) {
       bindAll(s, e.id, e.function, e.qualifier, e.payload, e.client_context, e.trace_id,
               e.enqueued_ms, e.due_ms, e.invocations, e.function_errors, e.throttles, e.last_status,
-              e.last_version, e.last_function_error, e.last_response);
-    }));
-    if (sqlite3_changes(db_.get()) == 0)
+              e.last_version, e.last_function_error, e.last_response, e.cascade_depth);
+    });
+    if (!inserted && sqlite3_extended_errcode(db_.get()) == SQLITE_CONSTRAINT_UNIQUE)
       return Error{ErrorCode::kAlreadyExists,
                    fmt::format("event {} is already queued; wait for its delivery", e.id)};
+    GUST_TRY(inserted);
     return okStatus();
   }
 
@@ -295,7 +298,7 @@ class EventQueue::Impl {
       if (rc == SQLITE_DONE) break;
       if (rc != SQLITE_ROW) return dbError(db_.get(), "cannot claim events");
       out.push_back(rowToEvent(s));
-      seqs.push_back(sqlite3_column_int64(s, 15));
+      seqs.push_back(sqlite3_column_int64(s, 16));
     }
     sqlite3_reset(s);
     for (int64_t seq : seqs)

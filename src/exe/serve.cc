@@ -361,6 +361,7 @@ int serve(const ServeArgs& args) {
   dispatcher_options.backoff_max = std::max((*backoff)[0], (*backoff)[1]);
   dispatcher_options.region = gateway_options.region;
   dispatcher_options.account_id = gateway_options.account_id;
+  dispatcher_options.max_cascade_depth = engine::kMaxCascadeDepth;
   events::DispatcherHooks hooks;
   hooks.invoke = [gw = gateway.get()](const events::Event& event,
                                       std::function<void(Result<events::DeliveryResult>)> done) {
@@ -370,6 +371,7 @@ int serve(const ServeArgs& args) {
     request.client_context = event.client_context;
     request.trace_id = event.trace_id;
     request.invoked_qualifier = event.qualifier;
+    request.cascade_depth = event.cascade_depth;
     gw->invoker().invoke(event.function, event.qualifier, std::move(request),
                          [done = std::move(done)](Result<engine::InvokeResult> result) {
                            if (!result) return done(result.error());

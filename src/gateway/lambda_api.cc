@@ -248,6 +248,7 @@ class LambdaApi::Impl : public std::enable_shared_from_this<LambdaApi::Impl> {
       event.payload = std::move(req.body);
       event.client_context = std::move(client_context);
       event.trace_id = std::string(req.header("x-amzn-trace-id").value_or(""));
+      event.cascade_depth = cascade_depth;
       return enqueueEvent(std::move(event), [respond = std::move(respond)](Result<std::string> id) {
         if (!id) return respond(lambdaError(id.error()));
         http::Response res;

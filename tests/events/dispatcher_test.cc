@@ -268,6 +268,22 @@ TEST_F(DispatcherTest, AFunctionDestinationReceivesTheRecordAsItsEvent) {
   EXPECT_EQ(record.at("requestPayload").at("x"), 42);
 }
 
+TEST_F(DispatcherTest, ALoopOfDestinationsStopsAtTheDepthLimit) {
+  // f's success goes to g, g's to f: each record is one deeper, up to the limit (16).
+  InvokeConfig to_g;
+  to_g.on_success = *parseDestination("arn:aws:lambda:us-east-1:000000000000:function:g");
+  InvokeConfig to_f;
+  to_f.on_success = *parseDestination("arn:aws:lambda:us-east-1:000000000000:function:f");
+  fns_.configs["f"] = to_g;
+  fns_.configs["g"] = to_f;
+  start();
+  enqueue("f");
+  ASSERT_TRUE(waitFor([&] { return drained() && fns_.count("f") + fns_.count("g") == 17; }));
+  std::this_thread::sleep_for(100ms);
+  EXPECT_EQ(fns_.count("f"), 9);  // depths 0, 2, ..., 16
+  EXPECT_EQ(fns_.count("g"), 8);  // depths 1, 3, ..., 15
+}
+
 TEST_F(DispatcherTest, EventsOfADeletedFunctionAreDropped) {
   start();
   enqueue("gone");
