@@ -19,7 +19,7 @@ void addAliasCommand(CLI::App& app);
 void addConcurrencyCommand(CLI::App& app);
 void addCredentialsCommand(CLI::App& app);
 void addApiKeyCommands(CLI::App& app);  // api-key, usage-plan, usage
-void addDlqCommand(CLI::App& app);  // dlq ls|show|redrive|purge
+void addDlqCommand(CLI::App& app);      // dlq ls|show|redrive|purge
 void addGenerateEventCommand(CLI::App& app);
 void addCompletionCommand(CLI::App& app);
 
