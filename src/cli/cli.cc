@@ -24,6 +24,8 @@ void addClientCommands(CLI::App& app) {
   addCredentialsCommand(app);
   addApiKeyCommands(app);
   addDlqCommand(app);
+  addScheduleCommand(app);
+  addTopicCommand(app);
   addGenerateEventCommand(app);
   addCompletionCommand(app);
 }

@@ -20,6 +20,8 @@ void addConcurrencyCommand(CLI::App& app);
 void addCredentialsCommand(CLI::App& app);
 void addApiKeyCommands(CLI::App& app);  // api-key, usage-plan, usage
 void addDlqCommand(CLI::App& app);      // dlq ls|show|redrive|purge
+void addScheduleCommand(CLI::App& app);
+void addTopicCommand(CLI::App& app);
 void addGenerateEventCommand(CLI::App& app);
 void addCompletionCommand(CLI::App& app);
 

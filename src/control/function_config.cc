@@ -52,7 +52,7 @@ constexpr size_t kMaxHandlerLength = 128;  // Lambda's limit
 // memory.
 constexpr size_t kMaxManifestBytes = 1 << 20;
 
-constexpr std::array<std::string_view, 12> kManifestKeys = {"name",
+constexpr std::array<std::string_view, 13> kManifestKeys = {"name",
                                                             "runtime",
                                                             "handler",
                                                             "memory",
@@ -63,8 +63,9 @@ constexpr std::array<std::string_view, 12> kManifestKeys = {"name",
                                                             "provisioned_concurrency",
                                                             "ephemeral_storage",
                                                             "network",
-                                                            "invokes"};
-constexpr std::array<std::string_view, 13> kDeployRequestKeys = {"name",
+                                                            "invokes",
+                                                            "schedules"};
+constexpr std::array<std::string_view, 14> kDeployRequestKeys = {"name",
                                                                  "runtime",
                                                                  "handler",
                                                                  "memory",
@@ -76,8 +77,13 @@ constexpr std::array<std::string_view, 13> kDeployRequestKeys = {"name",
                                                                  "ephemeral_storage",
                                                                  "network",
                                                                  "invokes",
+                                                                 "schedules",
                                                                  "code_zip_base64"};
 constexpr std::array<std::string_view, 2> kNetworkModes = {"none", "egress"};
+constexpr std::array<std::string_view, 6> kScheduleKeys = {"name",  "expression",  "qualifier",
+                                                           "input", "description", "enabled"};
+// More schedules than this for one function is a mistake, not a plan.
+constexpr size_t kMaxManifestSchedules = 100;
 
 template <size_t N>
 std::string joined(const std::array<std::string_view, N>& items) {
@@ -430,6 +436,82 @@ Result<int> yamlInt(const YAML::Node& node, std::string_view field, std::string_
   return static_cast<int>(v);
 }
 
+// `schedules:` — a list of maps with an expression and optionally a name, qualifier, input
+// (JSON text), description and enabled.
+Result<std::vector<ManifestSchedule>> yamlSchedules(const YAML::Node& node) {
+  std::vector<ManifestSchedule> out;
+  if (node.IsNull()) return out;
+  constexpr std::string_view kExample =
+      "e.g.\n  schedules:\n    - expression: rate(5 minutes)\n    - name: nightly\n      "
+      "expression: cron(0 2 * * ? *)";
+  if (!node.IsSequence())
+    return Error::invalid(
+        fmt::format("schedules: expected a list, got {}; {}", yamlTypeName(node), kExample));
+  if (node.size() > kMaxManifestSchedules)
+    return Error::invalid(fmt::format("schedules: lists {}; at most {} are allowed", node.size(),
+                                      kMaxManifestSchedules));
+  for (size_t i = 0; i < node.size(); ++i) {
+    const YAML::Node& item = node[i];
+    std::string where = fmt::format("schedules[{}]", i);
+    if (!item.IsMap())
+      return Error::invalid(fmt::format("{}: expected a map with an expression, got {}; {}", where,
+                                        yamlTypeName(item), kExample));
+    ManifestSchedule schedule;
+    bool has_expression = false;
+    for (const auto& entry : item) {
+      if (!entry.first.IsScalar())
+        return Error::invalid(fmt::format("{}: keys must be strings", where));
+      const std::string& key = entry.first.Scalar();
+      std::string field = fmt::format("{}.{}", where, key.substr(0, 32));
+      if (key == "name") {
+        GUST_ASSIGN_OR_RETURN(schedule.name, yamlString(entry.second, field));
+      } else if (key == "expression") {
+        GUST_ASSIGN_OR_RETURN(schedule.expression, yamlString(entry.second, field));
+        has_expression = true;
+      } else if (key == "qualifier") {
+        GUST_ASSIGN_OR_RETURN(schedule.qualifier, yamlString(entry.second, field));
+      } else if (key == "description") {
+        GUST_ASSIGN_OR_RETURN(schedule.description, yamlString(entry.second, field));
+      } else if (key == "input") {
+        if (!entry.second.IsScalar())
+          return Error::invalid(fmt::format(
+              "{}: expected JSON text in a string, e.g. input: '{{\"kind\": \"nightly\"}}'",
+              field));
+        schedule.input = entry.second.Scalar();
+      } else if (key == "enabled") {
+        GUST_ASSIGN_OR_RETURN(std::string flag, yamlString(entry.second, field));
+        if (flag != "true" && flag != "false")
+          return Error::invalid(
+              fmt::format("{}: expected true or false, got {}", field, quoted(flag)));
+        schedule.enabled = flag == "true";
+      } else {
+        return Error::invalid(fmt::format("{}: unknown key {}; allowed keys: {}", where,
+                                          quoted(key), joined(kScheduleKeys)));
+      }
+    }
+    if (!has_expression)
+      return Error::invalid(fmt::format(
+          "{}.expression: is missing; give a schedule expression such as rate(5 minutes) or "
+          "cron(0 12 * * ? *)",
+          where));
+    out.push_back(std::move(schedule));
+  }
+  return out;
+}
+
+// Gives unnamed schedules their default names and refuses a name given twice.
+Status nameSchedules(std::string_view function, std::vector<ManifestSchedule>& schedules) {
+  std::set<std::string> names;
+  for (size_t i = 0; i < schedules.size(); ++i) {
+    if (schedules[i].name.empty())
+      schedules[i].name = fmt::format("{}-schedule-{}", function, i + 1);
+    if (!names.insert(schedules[i].name).second)
+      return Error::invalid(fmt::format("schedules: the name {} is used twice; names must differ",
+                                        quoted(schedules[i].name)));
+  }
+  return okStatus();
+}
+
 Result<FunctionConfig> parseManifestNode(const YAML::Node& root) {
   if (root.IsNull())
     return Error::invalid("is empty; a manifest needs at least name, runtime and handler");
@@ -501,6 +583,8 @@ Result<FunctionConfig> parseManifestNode(const YAML::Node& root) {
           return Error::invalid(
               fmt::format("environment: {} is set twice; keep one", quoted(name)));
       }
+    } else if (key == "schedules") {
+      GUST_ASSIGN_OR_RETURN(config.schedules, yamlSchedules(value));
     } else {
       return Error::invalid(
           fmt::format("unknown key {}; allowed keys: {}", quoted(key), joined(kManifestKeys)));
@@ -510,7 +594,9 @@ Result<FunctionConfig> parseManifestNode(const YAML::Node& root) {
     if (!seen.contains(std::string(required)))
       return Error::invalid(fmt::format("{}: is missing; it is required", required));
   }
+  if (!config.schedules) config.schedules.emplace();  // none listed: the function has none
   GUST_TRY(validateConfig(config));
+  GUST_TRY(nameSchedules(config.name, *config.schedules));
   return config;
 }
 
@@ -647,6 +733,59 @@ void scalingToJson(json::object& o, const std::optional<int>& reserved, int prov
   o["network"] = network;
 }
 
+json::array schedulesToJson(const std::vector<ManifestSchedule>& schedules) {
+  json::array arr;
+  for (const auto& s : schedules) {
+    json::object o{{"name", s.name},
+                   {"expression", s.expression},
+                   {"qualifier", s.qualifier},
+                   {"description", s.description},
+                   {"enabled", s.enabled}};
+    if (s.input)
+      o["input"] = *s.input;
+    else
+      o["input"] = nullptr;
+    arr.push_back(std::move(o));
+  }
+  return arr;
+}
+
+Result<std::vector<ManifestSchedule>> jsonSchedules(const json::value& v) {
+  if (!v.is_array())
+    return Error::invalid(fmt::format("schedules: expected an array, got {}", jsonTypeName(v)));
+  if (v.get_array().size() > kMaxManifestSchedules)
+    return Error::invalid(fmt::format("schedules: at most {} are allowed", kMaxManifestSchedules));
+  std::vector<ManifestSchedule> out;
+  for (const auto& item : v.get_array()) {
+    if (!item.is_object())
+      return Error::invalid(fmt::format("schedules: expected objects, got {}", jsonTypeName(item)));
+    ManifestSchedule s;
+    for (const auto& [key, val] : item.get_object()) {
+      if (key == "name") {
+        GUST_ASSIGN_OR_RETURN(s.name, jsonString(val, "schedules.name"));
+      } else if (key == "expression") {
+        GUST_ASSIGN_OR_RETURN(s.expression, jsonString(val, "schedules.expression"));
+      } else if (key == "qualifier") {
+        GUST_ASSIGN_OR_RETURN(s.qualifier, jsonString(val, "schedules.qualifier"));
+      } else if (key == "description") {
+        GUST_ASSIGN_OR_RETURN(s.description, jsonString(val, "schedules.description"));
+      } else if (key == "input") {
+        if (!val.is_null()) {
+          GUST_ASSIGN_OR_RETURN(s.input, jsonString(val, "schedules.input"));
+        }
+      } else if (key == "enabled") {
+        if (!val.is_bool()) return Error::invalid("schedules.enabled: expected true or false");
+        s.enabled = val.get_bool();
+      } else {
+        return Error::invalid(fmt::format("schedules: unknown key {}; allowed keys: {}",
+                                          quoted(std::string_view(key)), joined(kScheduleKeys)));
+      }
+    }
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
 json::object configToJson(const FunctionConfig& c) {
   json::object env;
   for (const auto& [k, v] : c.environment) env[k] = v;
@@ -661,6 +800,7 @@ json::object configToJson(const FunctionConfig& c) {
   scalingToJson(o, c.reserved_concurrency, c.provisioned_concurrency, c.ephemeral_storage_mb,
                 c.network);
   o["invokes"] = invokesToJson(c.invokes);
+  if (c.schedules) o["schedules"] = schedulesToJson(*c.schedules);
   return o;
 }
 
@@ -721,6 +861,8 @@ Result<DeployRequest> parseDeployRequestObject(const json::object& obj) {
       GUST_ASSIGN_OR_RETURN(c.network, jsonString(value, "network"));
     } else if (key == "invokes") {
       GUST_ASSIGN_OR_RETURN(c.invokes, jsonInvokes(value));
+    } else if (key == "schedules") {
+      GUST_ASSIGN_OR_RETURN(c.schedules, jsonSchedules(value));
     } else if (key == "code_zip_base64") {
       GUST_ASSIGN_OR_RETURN(std::string encoded, jsonString(value, "code_zip_base64"));
       if (encoded.empty())
@@ -742,6 +884,7 @@ Result<DeployRequest> parseDeployRequestObject(const json::object& obj) {
   if (!has_zip)
     return Error::invalid("code_zip_base64: is missing; send the function's code as a zip");
   GUST_TRY(validateConfig(c));
+  if (c.schedules) GUST_TRY(nameSchedules(c.name, *c.schedules));
   return req;
 }
 

@@ -28,6 +28,19 @@ inline constexpr int kMinUnreservedConcurrency = 100;
 inline constexpr int kMinEphemeralStorageMb = 512;
 inline constexpr int kMaxEphemeralStorageMb = 10240;
 
+// A schedule listed under `schedules:` in gust.yaml, deployed with the function (the server
+// checks the expression and creates, updates or deletes the function's manifest schedules).
+struct ManifestSchedule {
+  std::string name;                  // default: <function>-schedule-<n>, n counting from 1
+  std::string expression;            // rate(...) or cron(...)
+  std::string qualifier;             // a version or alias of the function; empty: $LATEST
+  std::optional<std::string> input;  // constant JSON text sent instead of the scheduled event
+  std::string description;
+  bool enabled = true;
+
+  bool operator==(const ManifestSchedule&) const = default;
+};
+
 struct FunctionConfig {
   std::string name;
   std::string runtime;
@@ -45,6 +58,9 @@ struct FunctionConfig {
   // "name" allows every qualifier of that function, "name:qualifier" ($LATEST, a version number
   // or an alias) only that one. Empty: it may invoke none.
   std::vector<std::string> invokes;
+  // gust.yaml's schedules (empty when it lists none). nullopt: the deploy request did not say,
+  // and the function's schedules are left as they are.
+  std::optional<std::vector<ManifestSchedule>> schedules;
 
   bool operator==(const FunctionConfig&) const = default;
 };
@@ -69,9 +85,8 @@ std::string quoted(std::string_view value);
 
 // Parses a gust.yaml manifest (keys: name, runtime, handler, memory, timeout, environment,
 // description, reserved_concurrency, provisioned_concurrency, ephemeral_storage, network,
-// invokes) and
-// validates it. Unknown keys are errors (they are usually typos).
-// `source` names the file in error messages.
+// invokes, schedules) and validates it (a schedule's expression is checked by the server).
+// Unknown keys are errors (they are usually typos). `source` names the file in error messages.
 Result<FunctionConfig> parseManifest(std::string_view yaml_text, std::string_view source);
 
 // The control API's deploy request: the configuration plus the code zip.
@@ -82,7 +97,8 @@ struct DeployRequest {
 
 // JSON body: {"name","runtime","handler","memory","timeout","environment","description",
 // "reserved_concurrency","provisioned_concurrency","ephemeral_storage","network","invokes",
-// "code_zip_base64"}. Validates the configuration. Unknown keys are errors.
+// "schedules","code_zip_base64"}; "schedules" is an array of {"name","expression","qualifier",
+// "input","description","enabled"}. Validates the configuration. Unknown keys are errors.
 Result<DeployRequest> parseDeployRequest(std::string_view json_text);
 // The inverse, used by the CLI.
 std::string deployRequestToJson(const FunctionConfig& config, std::string_view zip);

@@ -11,7 +11,11 @@
 
 #include <atomic>
 #include <charconv>
+#include <condition_variable>
+#include <cstdlib>
 #include <filesystem>
+#include <mutex>
+#include <optional>
 
 #include <fmt/format.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
@@ -26,6 +30,8 @@
 #include "engine/engine.h"
 #include "events/dispatcher.h"
 #include "events/queue.h"
+#include "events/scheduler.h"
+#include "events/topics.h"
 #include "exe/engine_host.h"
 #include "gateway/gateway.h"
 #include "gateway/invoker.h"
@@ -54,7 +60,43 @@ struct ServeArgs {
   std::string async_retry_delays = "60,120";
   std::string async_backoff = "1,300";
   int async_concurrency = 32;
+  bool test_clock = false;  // tests only: POST /api/v1/test/clock moves the schedules' clock
 };
+
+// Enqueues invocations in the durable queue all at once (they share its group commits) and
+// waits until every one is stored. An error for any of them fails the call; those already
+// stored stay queued (delivery is at least once).
+events::EnqueueFn queueEnqueuer(events::EventQueue& queue) {
+  return [&queue](std::vector<events::AsyncInvoke> invokes) -> Result<std::vector<std::string>> {
+    struct Pending {
+      std::mutex mu;
+      std::condition_variable done;
+      size_t left = 0;
+      std::optional<Error> error;
+    };
+    auto pending = std::make_shared<Pending>();
+    pending->left = invokes.size();
+    std::vector<std::string> ids;
+    ids.reserve(invokes.size());
+    for (auto& invoke : invokes) {
+      events::Event event;
+      event.id = uuid4();
+      event.function = std::move(invoke.function);
+      event.qualifier = std::move(invoke.qualifier);
+      event.payload = std::move(invoke.payload);
+      ids.push_back(event.id);
+      queue.enqueue(std::move(event), [pending](Status st) {
+        std::lock_guard lock(pending->mu);
+        if (!st && !pending->error) pending->error = st.error();
+        if (--pending->left == 0) pending->done.notify_all();
+      });
+    }
+    std::unique_lock lock(pending->mu);
+    pending->done.wait(lock, [&] { return pending->left == 0; });
+    if (pending->error) return *pending->error;
+    return ids;
+  };
+}
 
 // --async-retry-delays (seconds after the first and second function error) and
 // --async-backoff (first and longest delay after a throttled delivery): two comma-separated
@@ -205,6 +247,18 @@ int serve(const ServeArgs& args) {
   spdlog::set_level(level);
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
 
+  if (args.test_clock) {
+    const char* allowed = std::getenv("GUST_ALLOW_TEST_CLOCK");
+    if (!allowed || std::string_view(allowed) != "1") {
+      fmt::print(stderr,
+                 "gust: error: --test-clock is only for tests: it lets anyone with the API token "
+                 "move the schedules' clock; set GUST_ALLOW_TEST_CLOCK=1 to confirm\n");
+      return 2;
+    }
+    spdlog::warn(
+        "*** --test-clock: POST /api/v1/test/clock moves the schedules' clock; for tests "
+        "only ***");
+  }
   auto listen = parseListen(args.listen);
   if (!listen) return fmt::print(stderr, "gust: error: {}\n", listen.error().message), 2;
 
@@ -341,8 +395,25 @@ int serve(const ServeArgs& args) {
   auto queue = events::EventQueue::open(queue_options);
   if (!queue) return fail(queue.error());
 
+  // Schedules and topics deliver through the same queue as Event invocations.
+  events::SchedulerOptions scheduler_options;
+  scheduler_options.test_clock = args.test_clock;
+  events::Scheduler scheduler(scheduler_options, **store, queueEnqueuer(**queue));
+  events::Topics topics(events::TopicsOptions{}, **store, queueEnqueuer(**queue));
+
   gateway::GatewayOptions gateway_options;
   gateway_options.events = queue->get();
+  gateway_options.scheduler = &scheduler;
+  gateway_options.topics = &topics;
+  gateway_options.check_topic = [&topics](std::string_view arn) -> Status {
+    size_t last = arn.rfind(':');
+    std::string_view name = arn.substr(last == std::string_view::npos ? 0 : last + 1);
+    if (auto topic = topics.get(name); !topic)
+      return Error::invalid(fmt::format(
+          "destination {}: topic \"{}\" does not exist; create it with `gust topic create {}`",
+          arn, name, name));
+    return okStatus();
+  };
   gateway_options.token = *token;
   gateway_options.credentials = &credentials;
   gateway_options.usage_plans = &usage_plans;
@@ -385,9 +456,13 @@ int serve(const ServeArgs& args) {
   hooks.lookup = [&functions](std::string_view name, std::string_view qualifier) {
     return asyncTarget(functions, name, qualifier);
   };
+  hooks.publish_topic = [&topics](std::string_view topic_arn, std::string message) {
+    return topics.publishToArn(topic_arn, std::move(message));
+  };
   auto dispatcher =
       std::make_unique<events::Dispatcher>(dispatcher_options, std::move(hooks), **queue);
   dispatcher->start();
+  scheduler.start();  // a run missed while the server was down fires now, once
 
   listen->refusal = &gateway::Gateway::refusal;
   auto server = http::Server::start(
@@ -415,6 +490,7 @@ int serve(const ServeArgs& args) {
   spdlog::info("received {}, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
   (*server)->stop();
   (*lambda_server)->stop();
+  scheduler.stop();
   dispatcher->stopClaiming();
   engine->shutdown();  // deliveries in flight end (they are queued again)
   dispatcher.reset();  // waits for their outcomes to be stored
@@ -473,6 +549,12 @@ void addServeCommand(CLI::App& app) {
                   "concurrency and the account limit apply too)")
       ->check(CLI::Range(1, 1000))
       ->capture_default_str();
+  // Hidden from --help: a test option that lets anyone holding the API token move the
+  // schedules' clock, confirmed through the environment so it is never on by accident.
+  cmd->add_flag("--test-clock", args->test_clock,
+                "Tests only: POST /api/v1/test/clock moves the schedules' clock forward (needs "
+                "GUST_ALLOW_TEST_CLOCK=1)")
+      ->group("");
   cmd->callback([args] {
     if (int code = serve(*args); code != 0) throw CLI::RuntimeError(code);
   });

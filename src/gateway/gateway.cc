@@ -18,9 +18,11 @@
 #include "control/function_config.h"
 #include "control/function_service.h"
 #include "engine/engine.h"
+#include "events/scheduler.h"
 #include "gateway/common.h"
 #include "gateway/dead_letters.h"
 #include "gateway/event_invoke_config_api.h"
+#include "gateway/events_routes.h"
 #include "gateway/invoker.h"
 #include "gateway/lambda_api.h"
 #include "gateway/router.h"
@@ -115,6 +117,8 @@ class Gateway::Impl {
     router_.add("POST", "/api/v1/credentials", bind(&Impl::createCredential));
     router_.add("GET", "/api/v1/credentials", bind(&Impl::listCredentials));
     router_.add("DELETE", "/api/v1/credentials/{id}", bind(&Impl::revokeCredential));
+    addScheduleRoutes(router_, control_pool_, options_.scheduler);
+    addTopicRoutes(router_, control_pool_, options_.topics);
     lambda_.addRoutes(router_);
     if (options_.usage_plans) addUsagePlanRoutes(router_, *options_.usage_plans, control_pool_);
   }
@@ -338,8 +342,25 @@ class Gateway::Impl {
     offload(std::move(respond), [this, body = std::move(req.body)] {
       auto request = control::parseDeployRequest(body);
       if (!request) return errorResponse(request.error());
+      // gust.yaml's schedules are checked before anything is deployed, and applied after.
+      std::optional<std::vector<events::ScheduleSpec>> schedules;
+      if (request->config.schedules) {
+        auto specs = manifestSchedules(request->config);
+        if (!specs) return errorResponse(specs.error());
+        schedules = std::move(*specs);
+      }
       auto outcome = functions_.deploy(*request);
       if (!outcome) return errorResponse(outcome.error());
+      if (schedules) {
+        if (auto st = options_.scheduler->syncManifest(outcome->record.name, std::move(*schedules));
+            !st) {
+          Error e = st.error();
+          e.message =
+              fmt::format("deployed {}, but its schedules in gust.yaml were not applied: {}",
+                          outcome->record.name, e.message);
+          return errorResponse(e);
+        }
+      }
       // Instances of the previous revision are not reused (the engine compares revisions).
       if (auto st = lambda_.reconfigure(outcome->record.name); !st)
         spdlog::warn("deployed {} but cannot configure the engine for it: {}", outcome->record.name,
@@ -349,6 +370,27 @@ class Gateway::Impl {
       return http::Response::json(outcome->created ? 201 : 200,
                                   control::functionToJson(outcome->record));
     });
+  }
+
+  // The schedules of a deploy request (gust.yaml), checked as the scheduler will store them.
+  Result<std::vector<events::ScheduleSpec>> manifestSchedules(const control::FunctionConfig& c) {
+    std::vector<events::ScheduleSpec> specs;
+    if (c.schedules->empty() && !options_.scheduler) return specs;
+    if (!options_.scheduler)
+      return Error::unavailable(
+          "this server cannot run schedules (it has no event queue); remove schedules from "
+          "gust.yaml");
+    for (const auto& m : *c.schedules) {
+      events::ScheduleSpec spec{m.name,  m.expression,  c.name,   m.qualifier,
+                                m.input, m.description, m.enabled};
+      if (auto st = options_.scheduler->validate(spec, false); !st) {
+        Error e = st.error();
+        e.message = fmt::format("gust.yaml schedule \"{}\": {}", m.name, e.message);
+        return e;
+      }
+      specs.push_back(std::move(spec));
+    }
+    return specs;
   }
 
   // ---- Access keys ----------------------------------------------------------------------------

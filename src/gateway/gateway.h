@@ -12,6 +12,7 @@
 //   GET  /api/v1/credentials                    list access keys (never their secrets)
 //   DELETE /api/v1/credentials/{id}             revoke one (204)
 //   /api/v1/api-keys..., /api/v1/usage-plans... API keys and usage plans (usage_plan_api.h)
+//   /api/v1/schedules..., /api/v1/topics...     schedules and topics (events_routes.h)
 //   /2015-03-31/..., /2017-10-31/..., /2019-09-25/..., /2019-09-30/..., /2016-08-19/...
 //                                               AWS Lambda's REST API (api/lambda-api.md)
 // Everything under /api/ needs `Authorization: Bearer <token>` (api/openapi.yaml); the Lambda
@@ -41,7 +42,9 @@ class InstanceCaller;
 }  // namespace engine
 namespace events {
 class EventQueue;
-}
+class Scheduler;
+class Topics;
+}  // namespace events
 }  // namespace gust
 
 namespace gust::gateway {
@@ -68,6 +71,10 @@ struct GatewayOptions {
   // Whether a topic destination (arn:aws:sns:...) of an EventInvokeConfig can be published to;
   // empty: topic destinations are refused (the server has no topics).
   std::function<Status(std::string_view topic_arn)> check_topic;
+  // Schedules (/api/v1/schedules, schedules in deploys). Null: those routes answer 503.
+  events::Scheduler* scheduler = nullptr;
+  // Topics (/api/v1/topics). Null: those routes answer 503.
+  events::Topics* topics = nullptr;
 };
 
 // Thread-safety: handle() may be called concurrently. `functions` and `engine` must outlive it.

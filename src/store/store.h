@@ -145,6 +145,44 @@ struct UsageRecord {
   bool operator==(const UsageRecord&) const = default;
 };
 
+// A schedule: an EventBridge schedule expression that invokes a function asynchronously.
+// Validation (name, expression, target, input) happens before the store (events/).
+struct ScheduleRecord {
+  std::string name;                  // 1-64 of A-Z a-z 0-9 . - _ (EventBridge's rule names)
+  std::string expression;            // rate(...) or cron(...)
+  std::string function;              // the target function
+  std::string qualifier;             // a version or alias; empty: unqualified ($LATEST)
+  std::optional<std::string> input;  // constant JSON sent instead of the scheduled event
+  std::string description;
+  bool enabled = true;
+  std::string source = "api";  // "api" or "manifest" (a function's gust.yaml keeps it)
+  // Rate expressions count periods from here; set at creation, at every enable and when the
+  // expression changes. A schedule never fires for slots before it.
+  int64_t anchor_ms = 0;
+  int64_t last_fired_ms = 0;  // when it last fired (the scheduler's clock); 0: never
+  std::string created;        // ISO 8601 UTC (set by the store)
+
+  bool operator==(const ScheduleRecord&) const = default;
+};
+
+// A topic of the built-in publish/subscribe, and one subscription of a function to it.
+struct TopicRecord {
+  std::string name;     // 1-256 of A-Z a-z 0-9 - _ (SNS's topic names)
+  std::string created;  // ISO 8601 UTC (set by the store)
+
+  bool operator==(const TopicRecord&) const = default;
+};
+
+struct SubscriptionRecord {
+  std::string id;  // a UUID (set by the store)
+  std::string topic;
+  std::string function;
+  std::string qualifier;  // empty: unqualified
+  std::string created;    // ISO 8601 UTC (set by the store)
+
+  bool operator==(const SubscriptionRecord&) const = default;
+};
+
 // One invocation's log text (Lambda's START ... REPORT lines and the function's output between).
 struct LogRecord {
   int64_t id = 0;  // assigned by appendLogs; increases with every record appended
@@ -190,7 +228,8 @@ class Store {
   // All functions, ordered by name.
   virtual Result<std::vector<FunctionRecord>> listFunctions() = 0;
   // kNotFound if there is no such function. Removes its published versions, aliases,
-  // provisioned configs and event invoke configs too. Blobs are not removed (they may be shared).
+  // provisioned configs, event invoke configs, schedules and topic subscriptions too. Blobs are
+  // not removed (they may be shared).
   virtual Status deleteFunction(std::string_view name) = 0;
 
   // Versions. putFunction/getFunction/listFunctions above work on $LATEST only.
@@ -289,6 +328,35 @@ class Store {
                                                       std::string_view key_id,
                                                       std::string_view from_date,
                                                       std::string_view to_date) = 0;
+
+  // Schedules. createSchedule: kAlreadyExists if the name is taken; putSchedule creates or
+  // replaces. Both set `created` when it is empty. deleteFunction deletes the schedules that
+  // target the function.
+  virtual Result<ScheduleRecord> createSchedule(ScheduleRecord schedule) = 0;
+  virtual Result<ScheduleRecord> putSchedule(ScheduleRecord schedule) = 0;
+  virtual Result<ScheduleRecord> getSchedule(std::string_view name) = 0;
+  // Ordered by name; of one function when `function` is non-empty.
+  virtual Result<std::vector<ScheduleRecord>> listSchedules(std::string_view function) = 0;
+  virtual Status deleteSchedule(std::string_view name) = 0;
+  // Enables (with a new anchor) or disables a schedule. kNotFound if missing.
+  virtual Result<ScheduleRecord> setScheduleEnabled(std::string_view name, bool enabled,
+                                                    int64_t anchor_ms) = 0;
+  // Records that the schedule fired at `fired_ms`. kNotFound if it was deleted meanwhile.
+  virtual Status recordScheduleFired(std::string_view name, int64_t fired_ms) = 0;
+
+  // Topics and subscriptions. createTopic returns the existing topic when the name is taken
+  // (SNS's CreateTopic is idempotent), with `created` telling which. deleteTopic deletes its
+  // subscriptions; deleteFunction deletes the subscriptions of the function.
+  virtual Result<std::pair<TopicRecord, bool>> createTopic(std::string_view name) = 0;
+  virtual Result<TopicRecord> getTopic(std::string_view name) = 0;
+  virtual Result<std::vector<TopicRecord>> listTopics() = 0;  // ordered by name
+  virtual Status deleteTopic(std::string_view name) = 0;
+  // Subscribes a function (and qualifier) to a topic; the existing subscription when it is
+  // already subscribed (SNS's Subscribe is idempotent). kNotFound if the topic is missing.
+  virtual Result<SubscriptionRecord> subscribe(SubscriptionRecord subscription) = 0;
+  // Ordered by creation. kNotFound if the topic is missing.
+  virtual Result<std::vector<SubscriptionRecord>> listSubscriptions(std::string_view topic) = 0;
+  virtual Status unsubscribe(std::string_view topic, std::string_view id) = 0;
 
   // Appends log records in one transaction, assigning their ids in order. Logs outlive their
   // function (deleteFunction keeps them until they expire).

@@ -59,7 +59,7 @@ class CompletionTest : public ::testing::Test {
 TEST_F(CompletionTest, ScriptNamesEveryCommandAndRegistersItself) {
   for (const char* command :
        {"init", "deploy", "invoke", "logs", "ls", "describe", "rm", "publish", "alias",
-        "concurrency", "credentials", "generate-event", "completion"}) {
+        "concurrency", "credentials", "schedule", "topic", "generate-event", "completion"}) {
     EXPECT_NE(script_.find(command), std::string::npos) << command;
   }
   EXPECT_NE(script_.find("complete -o filenames -F _gust gust"), std::string::npos);

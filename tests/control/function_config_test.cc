@@ -515,5 +515,68 @@ TEST(InvokesConfigTest, ABareNameAllowsEveryQualifierAQualifiedEntryOnlyItsOwn) 
   EXPECT_FALSE(invokeAllowed({}, "callee", ""));
 }
 
+TEST(ManifestSchedulesTest, ParsesSchedulesWithDefaultNamesAndRoundTrips) {
+  auto c = parseManifest(std::string(kBase) + R"(schedules:
+  - expression: rate(5 minutes)
+  - name: nightly
+    expression: cron(0 2 * * ? *)
+    qualifier: live
+    input: '{"kind": "nightly"}'
+    description: the nightly run
+    enabled: false
+)",
+                         "gust.yaml");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  ASSERT_TRUE(c->schedules);
+  ASSERT_EQ(c->schedules->size(), 2u);
+  EXPECT_EQ((*c->schedules)[0].name, "f-schedule-1");
+  EXPECT_EQ((*c->schedules)[0].expression, "rate(5 minutes)");
+  EXPECT_TRUE((*c->schedules)[0].enabled);
+  EXPECT_FALSE((*c->schedules)[0].input);
+  const ManifestSchedule& nightly = (*c->schedules)[1];
+  EXPECT_EQ(nightly.name, "nightly");
+  EXPECT_EQ(nightly.qualifier, "live");
+  EXPECT_EQ(nightly.input, std::optional<std::string>(R"({"kind": "nightly"})"));
+  EXPECT_EQ(nightly.description, "the nightly run");
+  EXPECT_FALSE(nightly.enabled);
+  auto back = parseDeployRequest(deployRequestToJson(*c, "zip"));
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  EXPECT_EQ(back->config, *c);
+}
+
+TEST(ManifestSchedulesTest, NoSchedulesKeyMeansNoneButAnOldDeployRequestSaysNothing) {
+  auto c = parseManifest(kBase, "gust.yaml");
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->schedules,
+            std::optional<std::vector<ManifestSchedule>>(std::vector<ManifestSchedule>{}));
+  FunctionConfig old = *c;
+  old.schedules.reset();
+  auto parsed = parseDeployRequest(deployRequestToJson(old, "zip"));
+  ASSERT_TRUE(parsed.ok());
+  EXPECT_FALSE(parsed->config.schedules);
+}
+
+TEST(ManifestSchedulesTest, RejectsMalformedSchedules) {
+  EXPECT_THAT(manifestError(std::string(kBase) + "schedules: rate(5 minutes)\n"),
+              HasSubstr("schedules: expected a list"));
+  EXPECT_THAT(manifestError(std::string(kBase) + "schedules:\n  - rate(5 minutes)\n"),
+              HasSubstr("schedules[0]: expected a map with an expression"));
+  EXPECT_THAT(manifestError(std::string(kBase) + "schedules:\n  - name: x\n"),
+              HasSubstr("schedules[0].expression: is missing"));
+  EXPECT_THAT(
+      manifestError(std::string(kBase) + "schedules:\n  - expression: rate(1 hour)\n    cron: x\n"),
+      HasSubstr("schedules[0]: unknown key \"cron\""));
+  EXPECT_THAT(manifestError(std::string(kBase) +
+                            "schedules:\n  - expression: rate(1 hour)\n    enabled: maybe\n"),
+              HasSubstr("expected true or false"));
+  EXPECT_THAT(manifestError(std::string(kBase) +
+                            "schedules:\n  - expression: rate(1 hour)\n    input: {a: 1}\n"),
+              HasSubstr("expected JSON text in a string"));
+  EXPECT_THAT(manifestError(std::string(kBase) + "schedules:\n  - name: a\n    expression: "
+                                                 "rate(1 hour)\n  - name: a\n    expression: "
+                                                 "rate(2 hours)\n"),
+              HasSubstr("the name \"a\" is used twice"));
+}
+
 }  // namespace
 }  // namespace gust::control

@@ -233,7 +233,7 @@ class AsyncInvokeTest(unittest.TestCase):
                  ["arn:aws:sqs:REGION:ACCOUNT:QUEUE"]),
                 ({"DestinationConfig": {"OnFailure": {
                     "Destination": "arn:aws:sns:us-east-1:000000000000:news"}}},
-                 ["no topics"]),
+                 ["topic \"news\" does not exist", "gust topic create news"]),
                 ({"DestinationConfig": {"OnSuccess": {"Destination": ACCOUNT_ARN + name}}},
                  ["own destination"])]:
             status, answer, error = event_config(self.server, "PUT", name, body)

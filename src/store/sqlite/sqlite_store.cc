@@ -171,6 +171,36 @@ CREATE TABLE event_invoke_configs (
   PRIMARY KEY (function, qualifier)
 ) WITHOUT ROWID;
 )sql",
+    R"sql(
+CREATE TABLE schedules (
+  name          TEXT PRIMARY KEY NOT NULL,
+  expression    TEXT NOT NULL,
+  function      TEXT NOT NULL,
+  qualifier     TEXT NOT NULL,
+  input         TEXT,  -- NULL: the scheduled event
+  description   TEXT NOT NULL,
+  enabled       INTEGER NOT NULL,
+  source        TEXT NOT NULL,  -- 'api' or 'manifest'
+  anchor_ms     INTEGER NOT NULL,
+  last_fired_ms INTEGER NOT NULL,  -- 0: never
+  created       TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX schedules_by_function ON schedules (function);
+CREATE TABLE topics (
+  name    TEXT PRIMARY KEY NOT NULL,
+  created TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE subscriptions (
+  seq       INTEGER PRIMARY KEY AUTOINCREMENT,  -- creation order
+  id        TEXT NOT NULL UNIQUE,
+  topic     TEXT NOT NULL,
+  function  TEXT NOT NULL,
+  qualifier TEXT NOT NULL,
+  created   TEXT NOT NULL
+);
+CREATE INDEX subscriptions_by_topic ON subscriptions (topic);
+CREATE INDEX subscriptions_by_function ON subscriptions (function);
+)sql",
 };
 
 using sqlite::DbPtr;
@@ -417,6 +447,10 @@ class SqliteStore final : public Store {
                    "cannot delete the function's aliases"));
       GUST_TRY(run("DELETE FROM provisioned_configs WHERE function = ?1", {name},
                    "cannot delete the function's provisioned concurrency"));
+      GUST_TRY(run("DELETE FROM schedules WHERE function = ?1", {name},
+                   "cannot delete the function's schedules"));
+      GUST_TRY(run("DELETE FROM subscriptions WHERE function = ?1", {name},
+                   "cannot delete the function's topic subscriptions"));
       return run("DELETE FROM event_invoke_configs WHERE function = ?1", {name},
                  "cannot delete the function's event invoke configs");
     });
@@ -1005,6 +1039,156 @@ class SqliteStore final : public Store {
         "cannot read API key usage");
   }
 
+  // --- Schedules -------------------------------------------------------------------------------
+
+  Result<ScheduleRecord> createSchedule(ScheduleRecord schedule) override {
+    std::lock_guard lock(mu_);
+    return inTransaction([&]() -> Result<ScheduleRecord> {
+      GUST_ASSIGN_OR_RETURN(std::optional<ScheduleRecord> existing, readSchedule(schedule.name));
+      if (existing)
+        return Error{ErrorCode::kAlreadyExists,
+                     fmt::format("schedule \"{}\" already exists; delete it first or choose "
+                                 "another name",
+                                 schedule.name)};
+      return writeSchedule(std::move(schedule));
+    });
+  }
+
+  Result<ScheduleRecord> putSchedule(ScheduleRecord schedule) override {
+    std::lock_guard lock(mu_);
+    return writeSchedule(std::move(schedule));
+  }
+
+  Result<ScheduleRecord> getSchedule(std::string_view name) override {
+    std::lock_guard lock(mu_);
+    GUST_ASSIGN_OR_RETURN(std::optional<ScheduleRecord> found, readSchedule(name));
+    if (!found) return scheduleNotFound(name);
+    return std::move(*found);
+  }
+
+  Result<std::vector<ScheduleRecord>> listSchedules(std::string_view function) override {
+    std::lock_guard lock(mu_);
+    GUST_ASSIGN_OR_RETURN(
+        StmtPtr stmt,
+        prepare(std::string(kScheduleSelect) +
+                (function.empty() ? " ORDER BY name" : " WHERE function = ?1 ORDER BY name")));
+    if (!function.empty()) bindText(stmt.get(), 1, function);
+    return readRows(stmt.get(), &rowToSchedule, "cannot list schedules");
+  }
+
+  Status deleteSchedule(std::string_view name) override {
+    std::lock_guard lock(mu_);
+    GUST_TRY(run("DELETE FROM schedules WHERE name = ?1", {name}, "cannot delete schedule"));
+    if (sqlite3_changes(db_.get()) == 0) return scheduleNotFound(name);
+    return okStatus();
+  }
+
+  Result<ScheduleRecord> setScheduleEnabled(std::string_view name, bool enabled,
+                                            int64_t anchor_ms) override {
+    std::lock_guard lock(mu_);
+    return inTransaction([&]() -> Result<ScheduleRecord> {
+      GUST_ASSIGN_OR_RETURN(std::optional<ScheduleRecord> found, readSchedule(name));
+      if (!found) return scheduleNotFound(name);
+      if (found->enabled == enabled) return std::move(*found);
+      found->enabled = enabled;
+      if (enabled) found->anchor_ms = anchor_ms;
+      return writeSchedule(std::move(*found));
+    });
+  }
+
+  Status recordScheduleFired(std::string_view name, int64_t fired_ms) override {
+    std::lock_guard lock(mu_);
+    GUST_ASSIGN_OR_RETURN(StmtPtr stmt,
+                          prepare("UPDATE schedules SET last_fired_ms = ?2 WHERE name = ?1"));
+    bindText(stmt.get(), 1, name);
+    sqlite3_bind_int64(stmt.get(), 2, fired_ms);
+    GUST_TRY(stepDone(stmt.get(), "cannot record that a schedule fired"));
+    if (sqlite3_changes(db_.get()) == 0) return scheduleNotFound(name);
+    return okStatus();
+  }
+
+  // --- Topics ----------------------------------------------------------------------------------
+
+  Result<std::pair<TopicRecord, bool>> createTopic(std::string_view name) override {
+    std::lock_guard lock(mu_);
+    return inTransaction([&]() -> Result<std::pair<TopicRecord, bool>> {
+      GUST_ASSIGN_OR_RETURN(std::optional<TopicRecord> existing, readTopic(name));
+      if (existing) return std::pair{std::move(*existing), false};
+      TopicRecord topic{std::string(name), nowIso8601()};
+      GUST_TRY(run("INSERT INTO topics (name, created) VALUES (?1, ?2)", {name, topic.created},
+                   "cannot create topic"));
+      return std::pair{std::move(topic), true};
+    });
+  }
+
+  Result<TopicRecord> getTopic(std::string_view name) override {
+    std::lock_guard lock(mu_);
+    return requireTopic(name);
+  }
+
+  Result<std::vector<TopicRecord>> listTopics() override {
+    std::lock_guard lock(mu_);
+    GUST_ASSIGN_OR_RETURN(StmtPtr stmt, prepare("SELECT name, created FROM topics ORDER BY name"));
+    return readRows(stmt.get(), &rowToTopic, "cannot list topics");
+  }
+
+  Status deleteTopic(std::string_view name) override {
+    std::lock_guard lock(mu_);
+    return inTransaction([&]() -> Status {
+      GUST_TRY(run("DELETE FROM topics WHERE name = ?1", {name}, "cannot delete topic"));
+      if (sqlite3_changes(db_.get()) == 0) return topicNotFound(name);
+      return run("DELETE FROM subscriptions WHERE topic = ?1", {name},
+                 "cannot delete the topic's subscriptions");
+    });
+  }
+
+  Result<SubscriptionRecord> subscribe(SubscriptionRecord subscription) override {
+    std::lock_guard lock(mu_);
+    return inTransaction([&]() -> Result<SubscriptionRecord> {
+      GUST_TRY(requireTopic(subscription.topic));
+      GUST_ASSIGN_OR_RETURN(StmtPtr existing,
+                            prepare(std::string(kSubscriptionSelect) +
+                                    " WHERE topic = ?1 AND function = ?2 AND qualifier = ?3"));
+      bindText(existing.get(), 1, subscription.topic);
+      bindText(existing.get(), 2, subscription.function);
+      bindText(existing.get(), 3, subscription.qualifier);
+      GUST_ASSIGN_OR_RETURN(
+          auto found, readRows(existing.get(), &rowToSubscription, "cannot read subscriptions"));
+      if (!found.empty()) return std::move(found.front());
+      subscription.id = uuid4();
+      subscription.created = nowIso8601();
+      GUST_TRY(
+          run("INSERT INTO subscriptions (id, topic, function, qualifier, created) VALUES "
+              "(?1, ?2, ?3, ?4, ?5)",
+              {subscription.id, subscription.topic, subscription.function, subscription.qualifier,
+               subscription.created},
+              "cannot subscribe"));
+      return subscription;
+    });
+  }
+
+  Result<std::vector<SubscriptionRecord>> listSubscriptions(std::string_view topic) override {
+    std::lock_guard lock(mu_);
+    return inTransaction([&]() -> Result<std::vector<SubscriptionRecord>> {
+      GUST_TRY(requireTopic(topic));
+      GUST_ASSIGN_OR_RETURN(StmtPtr stmt, prepare(std::string(kSubscriptionSelect) +
+                                                  " WHERE topic = ?1 ORDER BY seq"));
+      bindText(stmt.get(), 1, topic);
+      return readRows(stmt.get(), &rowToSubscription, "cannot list subscriptions");
+    });
+  }
+
+  Status unsubscribe(std::string_view topic, std::string_view id) override {
+    std::lock_guard lock(mu_);
+    GUST_TRY(run("DELETE FROM subscriptions WHERE topic = ?1 AND id = ?2", {topic, id},
+                 "cannot unsubscribe"));
+    if (sqlite3_changes(db_.get()) == 0)
+      return Error::notFound(fmt::format(
+          "topic \"{}\" has no subscription \"{}\"; list the topic's subscriptions to see them",
+          topic, id));
+    return okStatus();
+  }
+
   // --- Logs ------------------------------------------------------------------------------------
 
   Status appendLogs(std::vector<LogRecord> records) override {
@@ -1156,6 +1340,96 @@ class SqliteStore final : public Store {
                           readRows(stmt.get(), &rowToUsagePlan, "cannot read usage plan"));
     if (found.empty()) return usagePlanNotFound(id);
     return std::move(found.front());
+  }
+
+  static constexpr std::string_view kScheduleSelect =
+      "SELECT name, expression, function, qualifier, input, description, enabled, source, "
+      "anchor_ms, last_fired_ms, created FROM schedules";
+  static constexpr std::string_view kSubscriptionSelect =
+      "SELECT id, topic, function, qualifier, created FROM subscriptions";
+
+  static Error scheduleNotFound(std::string_view name) {
+    return Error::notFound(fmt::format(
+        "schedule \"{}\" does not exist; list schedules to see the existing ones", name));
+  }
+
+  static Error topicNotFound(std::string_view name) {
+    return Error::notFound(
+        fmt::format("topic \"{}\" does not exist; create it first or list topics", name));
+  }
+
+  static Result<ScheduleRecord> rowToSchedule(sqlite3_stmt* stmt) {
+    ScheduleRecord r;
+    r.name = columnText(stmt, 0);
+    r.expression = columnText(stmt, 1);
+    r.function = columnText(stmt, 2);
+    r.qualifier = columnText(stmt, 3);
+    if (sqlite3_column_type(stmt, 4) != SQLITE_NULL) r.input = columnText(stmt, 4);
+    r.description = columnText(stmt, 5);
+    r.enabled = sqlite3_column_int(stmt, 6) != 0;
+    r.source = columnText(stmt, 7);
+    r.anchor_ms = sqlite3_column_int64(stmt, 8);
+    r.last_fired_ms = sqlite3_column_int64(stmt, 9);
+    r.created = columnText(stmt, 10);
+    return r;
+  }
+
+  Result<std::optional<ScheduleRecord>> readSchedule(std::string_view name) {
+    GUST_ASSIGN_OR_RETURN(StmtPtr stmt, prepare(std::string(kScheduleSelect) + " WHERE name = ?1"));
+    bindText(stmt.get(), 1, name);
+    GUST_ASSIGN_OR_RETURN(auto found, readRows(stmt.get(), &rowToSchedule, "cannot read schedule"));
+    if (found.empty()) return std::optional<ScheduleRecord>();
+    return std::optional<ScheduleRecord>(std::move(found.front()));
+  }
+
+  Result<ScheduleRecord> writeSchedule(ScheduleRecord r) {
+    if (r.created.empty()) r.created = nowIso8601();
+    GUST_ASSIGN_OR_RETURN(
+        StmtPtr stmt,
+        prepare("INSERT OR REPLACE INTO schedules (name, expression, function, qualifier, input, "
+                "description, enabled, source, anchor_ms, last_fired_ms, created) "
+                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"));
+    sqlite3_stmt* s = stmt.get();
+    bindText(s, 1, r.name);
+    bindText(s, 2, r.expression);
+    bindText(s, 3, r.function);
+    bindText(s, 4, r.qualifier);
+    if (r.input)
+      bindText(s, 5, *r.input);
+    else
+      sqlite3_bind_null(s, 5);
+    bindText(s, 6, r.description);
+    sqlite3_bind_int(s, 7, r.enabled ? 1 : 0);
+    bindText(s, 8, r.source);
+    sqlite3_bind_int64(s, 9, r.anchor_ms);
+    sqlite3_bind_int64(s, 10, r.last_fired_ms);
+    bindText(s, 11, r.created);
+    GUST_TRY(stepDone(s, "cannot write schedule"));
+    return r;
+  }
+
+  static Result<TopicRecord> rowToTopic(sqlite3_stmt* stmt) {
+    return TopicRecord{columnText(stmt, 0), columnText(stmt, 1)};
+  }
+
+  Result<std::optional<TopicRecord>> readTopic(std::string_view name) {
+    GUST_ASSIGN_OR_RETURN(StmtPtr stmt,
+                          prepare("SELECT name, created FROM topics WHERE name = ?1"));
+    bindText(stmt.get(), 1, name);
+    GUST_ASSIGN_OR_RETURN(auto found, readRows(stmt.get(), &rowToTopic, "cannot read topic"));
+    if (found.empty()) return std::optional<TopicRecord>();
+    return std::optional<TopicRecord>(std::move(found.front()));
+  }
+
+  Result<TopicRecord> requireTopic(std::string_view name) {
+    GUST_ASSIGN_OR_RETURN(std::optional<TopicRecord> found, readTopic(name));
+    if (!found) return topicNotFound(name);
+    return std::move(*found);
+  }
+
+  static Result<SubscriptionRecord> rowToSubscription(sqlite3_stmt* stmt) {
+    return SubscriptionRecord{columnText(stmt, 0), columnText(stmt, 1), columnText(stmt, 2),
+                              columnText(stmt, 3), columnText(stmt, 4)};
   }
 
   static void bindText(sqlite3_stmt* stmt, int i, std::string_view s) {
