@@ -410,8 +410,8 @@ int serve(const ServeArgs& args) {
     std::string_view name = arn.substr(last == std::string_view::npos ? 0 : last + 1);
     if (auto topic = topics.get(name); !topic)
       return Error::invalid(fmt::format(
-          "destination {}: topic \"{}\" does not exist; create it with `gust topic create {}`",
-          arn, name, name));
+          "destination {}: topic \"{}\" does not exist; create it with `gust topic create {}`", arn,
+          name, name));
     return okStatus();
   };
   gateway_options.token = *token;
