@@ -5,6 +5,8 @@
 #   cold-peers  bench/cold_start_peers.py (cold start against bwrap and runc)
 #   gateway     bench/gateway_bench.py (a handler behind an API gateway route against uvicorn,
 #               gunicorn, Node's http module and serverless-offline)
+#   async       bench/async_bench.py (durable Event intake, drain to a no-op Python handler,
+#               latency from the 202 to the handler's start)
 # e.g. `bench/run.sh build/release gateway`, or `make bench BENCH=gateway`. Every load loop is
 # bounded in count and time and targets loopback only.
 set -euo pipefail
@@ -12,8 +14,8 @@ cd "$(dirname "$0")/.."
 build=${1:-build/release}
 scenario=${2:-all}
 case $scenario in
-  all | invoke | cold-peers | gateway) ;;
-  *) echo "run.sh: unknown scenario '$scenario' (all, invoke, cold-peers, gateway)" >&2; exit 2 ;;
+  all | invoke | cold-peers | gateway | async) ;;
+  *) echo "run.sh: unknown scenario '$scenario' (all, invoke, cold-peers, gateway, async)" >&2; exit 2 ;;
 esac
 bench/install-peers.sh "$build/bench-peers"
 export GUST_BIN="$build/src/exe/gust"
@@ -27,4 +29,7 @@ fi
 if [[ $scenario == all || $scenario == gateway ]]; then
   /usr/bin/python3 bench/gateway_bench.py --peers-cache "$build/bench-peers" \
     --engine-bench "$build/bench/gust_engine_bench"
+fi
+if [[ $scenario == all || $scenario == async ]]; then
+  /usr/bin/python3 bench/async_bench.py --gust "$GUST_BIN"
 fi
