@@ -144,11 +144,10 @@ int runRemove(const AliasArgs& args) {
 
 CLI::App* subcommand(CLI::App& parent, const char* name, const char* description,
                      const std::shared_ptr<AliasArgs>& args, bool with_alias, bool prints) {
-  auto* cmd = parent.add_subcommand(name, description);
+  auto* cmd =
+      addServerCommand(parent, name, description, args->client, prints ? &args->output : nullptr);
   cmd->add_option("function", args->function, "Function name")->required();
   if (with_alias) cmd->add_option("alias", args->alias, "Alias name, e.g. live")->required();
-  if (prints) addOutputOption(*cmd, args->output);
-  addClientOptions(*cmd, args->client);
   return cmd;
 }
 

@@ -100,6 +100,14 @@ void addClientOptions(CLI::App& command, ClientOptions& options) {
       "Server data directory holding the token (default: $GUST_DATA_DIR or ./.gust)");
 }
 
+CLI::App* addServerCommand(CLI::App& parent, const char* name, const char* description,
+                           ClientOptions& client, OutputFormat* output) {
+  auto* cmd = parent.add_subcommand(name, description);
+  if (output) addOutputOption(*cmd, *output);
+  addClientOptions(*cmd, client);
+  return cmd;
+}
+
 Result<Client> Client::connect(const ClientOptions& options) {
   Client client;
   client.url_ =

@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "cli/output.h"
 #include "common/result.h"
 #include "http/http.h"
 
@@ -24,6 +25,11 @@ struct ClientOptions {
 
 // Adds --endpoint and --data-dir to a subcommand.
 void addClientOptions(CLI::App& command, ClientOptions& options);
+
+// Adds the subcommand `name` under `parent` with the client options and, when `output` is set
+// (a command that prints data), --output. Positional arguments are the caller's to add.
+CLI::App* addServerCommand(CLI::App& parent, const char* name, const char* description,
+                           ClientOptions& client, OutputFormat* output);
 
 class Client {
  public:

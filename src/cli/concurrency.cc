@@ -166,11 +166,10 @@ int runProvisionedRemove(const ConcurrencyArgs& args) {
 // --output when it prints data.
 CLI::App* subcommand(CLI::App& parent, const char* name, const char* description,
                      const std::shared_ptr<ConcurrencyArgs>& args, bool with_count, bool prints) {
-  auto* cmd = parent.add_subcommand(name, description);
+  auto* cmd =
+      addServerCommand(parent, name, description, args->client, prints ? &args->output : nullptr);
   cmd->add_option("function", args->function, "Function name")->required();
   if (with_count) cmd->add_option("count", args->count, "Number of instances")->required();
-  if (prints) addOutputOption(*cmd, args->output);
-  addClientOptions(*cmd, args->client);
   return cmd;
 }
 

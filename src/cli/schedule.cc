@@ -132,10 +132,9 @@ int runRemove(const ScheduleArgs& args) {
 
 CLI::App* subcommand(CLI::App& parent, const char* name, const char* description,
                      const std::shared_ptr<ScheduleArgs>& args, bool with_name, bool prints) {
-  auto* cmd = parent.add_subcommand(name, description);
+  auto* cmd =
+      addServerCommand(parent, name, description, args->client, prints ? &args->output : nullptr);
   if (with_name) cmd->add_option("name", args->name, "Schedule name, e.g. nightly")->required();
-  if (prints) addOutputOption(*cmd, args->output);
-  addClientOptions(*cmd, args->client);
   return cmd;
 }
 

@@ -195,10 +195,9 @@ int runUnsubscribe(const TopicArgs& args) {
 
 CLI::App* subcommand(CLI::App& parent, const char* name, const char* description,
                      const std::shared_ptr<TopicArgs>& args, bool with_topic, bool prints) {
-  auto* cmd = parent.add_subcommand(name, description);
+  auto* cmd =
+      addServerCommand(parent, name, description, args->client, prints ? &args->output : nullptr);
   if (with_topic) cmd->add_option("topic", args->topic, "Topic name, e.g. orders")->required();
-  if (prints) addOutputOption(*cmd, args->output);
-  addClientOptions(*cmd, args->client);
   return cmd;
 }
 
